@@ -1,0 +1,72 @@
+// Package aggregator turns coarsened events into the only thing the product
+// keeps: aggregates. It holds rollups per site and hour (counters and
+// HyperLogLog sketches of visitor keys) in memory and hands cumulative rows to
+// a Store, which main wires to ClickHouse.
+//
+// The Event type is the privacy boundary: it has no field that could hold an
+// IP address or a User-Agent string, so nothing downstream of the collector can
+// persist one by accident.
+package aggregator
+
+import "time"
+
+// Kind says what an Event counts as.
+type Kind uint8
+
+const (
+	// Pageview is Plausible's "pageview" event.
+	Pageview Kind = iota + 1
+	// Custom is any other named event (goals such as "Signup", "404",
+	// "Outbound Link: Click").
+	Custom
+	// Engagement is Plausible's "engagement" event (scroll depth, engaged time).
+	Engagement
+)
+
+// Prop is one custom property of an event, already validated and bounded.
+type Prop struct {
+	Key, Value string
+}
+
+// Event is one accepted beacon after the collector coarsened it. Every string
+// is owned by the Event (never a view into a request buffer) and already
+// reduced to what we aggregate: a path without query string, a referrer host,
+// a country code, a browser family.
+type Event struct {
+	// Time is stamped by the collector on receipt (there is no client time).
+	Time time.Time
+	// Site is the configured domain the event counts for.
+	Site string
+	Kind Kind
+	// Name is "pageview", "engagement" or the custom event name.
+	Name string
+	// Path is the page path with query string and fragment removed and
+	// identifying segments templated.
+	Path string
+	// Source is the referrer host (without "www.") or the utm_source; "" means
+	// direct / none.
+	Source      string
+	UTMMedium   string
+	UTMCampaign string
+	UTMContent  string
+	UTMTerm     string
+	// Country is an ISO 3166-1 alpha-2 code, "" when unknown.
+	Country string
+	// Browser, OS and Device follow Plausible's names ("Chrome", "Mac",
+	// "Desktop"); BrowserVersion is the major version only.
+	Browser        string
+	BrowserVersion string
+	OS             string
+	OSVersion      string
+	Device         string
+	// Visitor is the keyed hash of (site, IP, User-Agent) under the day's
+	// salt. It is only ever inserted into HyperLogLog sketches and session
+	// maps held in memory; it is never written anywhere.
+	Visitor uint64
+	// Interactive is false for events sent with "i": false.
+	Interactive bool
+	// ScrollDepth (0-100) and EngagedMS are set on engagement events only.
+	ScrollDepth int
+	EngagedMS   int64
+	Props       []Prop
+}
