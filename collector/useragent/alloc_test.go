@@ -1,0 +1,34 @@
+//go:build !race
+
+package useragent
+
+import "testing"
+
+// The race detector instruments memory accesses and changes allocation
+// counts, hence the build tag.
+
+func TestParseCachedDoesNotAllocate(t *testing.T) {
+	p := New(1000)
+	ua := []byte(uaChromeWindows)
+	want := p.Parse(ua)
+	allocs := testing.AllocsPerRun(1000, func() {
+		if got := p.Parse(ua); got != want {
+			t.Fatalf("Parse = %+v, want %+v", got, want)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("cache hit: %v allocs per Parse, want 0", allocs)
+	}
+}
+
+func TestParseRejectedDoesNotAllocate(t *testing.T) {
+	p := New(1000)
+	long := make([]byte, maxLen+1)
+	allocs := testing.AllocsPerRun(100, func() {
+		p.Parse(nil)
+		p.Parse(long)
+	})
+	if allocs != 0 {
+		t.Errorf("empty or oversized User-Agent: %v allocs, want 0", allocs)
+	}
+}
