@@ -1,0 +1,28 @@
+package beacon
+
+import "testing"
+
+// benchBodies are typical bodies: a ~200-byte pageview from script.js and a
+// custom event with three props.
+var benchBodies = []struct{ name, body string }{
+	{"pageview", `{"n":"pageview","u":"https://www.example.com/blog/2026/how-we-count-visitors?utm_source=newsletter&utm_medium=email","d":"example.com","r":"https://news.ycombinator.com/item?id=4242","w":1512}`},
+	{"custom3props", `{"n":"Signup","u":"https://example.com/pricing","d":"example.com","r":null,"p":{"plan":"business","seats":12,"trial":true}}`},
+	{"engagement", `{"n":"engagement","sd":64,"e":12873,"d":"example.com","u":"https://example.com/docs/install","p":{},"v":24}`},
+}
+
+func BenchmarkDecode(b *testing.B) {
+	for _, bb := range benchBodies {
+		b.Run("body="+bb.name, func(b *testing.B) {
+			body := []byte(bb.body)
+			var d Decoder
+			var out Beacon
+			b.ReportAllocs()
+			b.SetBytes(int64(len(body)))
+			for b.Loop() {
+				if err := d.Decode(body, &out); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,737 @@
+package beacon
+
+import (
+	"bytes"
+	"unicode/utf8"
+
+	"github.com/valyala/fastjson"
+)
+
+// Decoder decodes beacon bodies. It owns a fastjson parser and scratch
+// buffers that it reuses from one Decode to the next. A Decoder is not safe
+// for concurrent use: keep one per worker or in a sync.Pool. The zero value is
+// ready to use.
+type Decoder struct {
+	p  fastjson.Parser // the body
+	pp fastjson.Parser // props or revenue sent as a string holding JSON
+
+	tmp []byte // scratch
+
+	// All strings of a Beacon are built in out (props in pout), converted to
+	// a string once, and sliced by these spans.
+	out, pout []byte
+	name      span
+	host      span
+	path      span
+	ref       span
+	utm       [numUTM]span
+	revAmount span
+	revCurr   span
+	domains   []span
+	props     []propSpan
+}
+
+type span struct{ start, end int }
+
+type propSpan struct{ key, val span }
+
+func (s span) of(str string) string { return str[s.start:s.end] }
+
+// The query parameters we read: the five utm_* values, then the fallbacks of
+// utm_source.
+const (
+	utmSource = iota
+	utmMedium
+	utmCampaign
+	utmContent
+	utmTerm
+	qSource
+	qRef
+	numQuery
+
+	numUTM = qSource
+)
+
+// clickIDs in order of precedence.
+var clickIDs = [...]string{"gclid", "gbraid", "wbraid", "msclkid", "fbclid", "twclid"}
+
+// fields are the top-level members of a body, by key. The first occurrence
+// of a key wins.
+type fields struct {
+	n, name         *fastjson.Value
+	u, url          *fastjson.Value
+	d, domain       *fastjson.Value
+	r, referrer     *fastjson.Value
+	p, props, m, mt *fastjson.Value
+	rev, revenue    *fastjson.Value
+	h, hashMode     *fastjson.Value
+	i, interactive  *fastjson.Value
+	sd, e, v        *fastjson.Value
+}
+
+func set(dst **fastjson.Value, v *fastjson.Value) {
+	if *dst == nil {
+		*dst = v
+	}
+}
+
+// pick returns the first of vs that is present and not null.
+func pick(vs ...*fastjson.Value) *fastjson.Value {
+	for _, v := range vs {
+		if v != nil && v.Type() != fastjson.TypeNull {
+			return v
+		}
+	}
+	return nil
+}
+
+// Decode decodes one Events API body into b, which it resets first. On error
+// it returns an *Error and leaves b reset. b's strings stay valid after the
+// Decoder's next use.
+//
+// The body must be a JSON object of valid UTF-8 (strict JSON: no NaN, no
+// leading zeros, no invalid escapes, nesting at most 300 deep); unknown
+// members are ignored. When an alias and its short form are both present and
+// not null, the short form wins: n over name, u over url, d over domain, r
+// over referrer, p over props over m over meta, $ over revenue, h over
+// hashMode, i over interactive. When a key is repeated, its first occurrence
+// wins (inside props too).
+//
+// Errors are checked in this order and only the first is returned: request
+// (not JSON, not an object, invalid UTF-8), name, url, domain, referrer,
+// props, engagement. A string field of another JSON type is "is invalid"
+// (null counts as missing). Fields that only inform (h, i, v, sd, e, $) never
+// fail a beacon: invalid values count as absent, and an engagement fails only
+// when neither sd nor e is valid.
+//
+// Rules beyond the Beacon field docs:
+//   - n counts code points, not graphemes as Plausible does (stricter only
+//     for combining sequences);
+//   - the referrer is cut at 2000 bytes (at a character boundary) before its
+//     host is taken;
+//   - props: string, number (as written), true and false values are kept;
+//     null, blank, object and array values drop the pair silently, as do blank
+//     keys, duplicates and pairs after the 30th; a key over 300 bytes or a
+//     value over 2000 bytes fails the beacon, wherever the pair is;
+//   - a string props (or revenue) must hold a JSON object: props that is
+//     neither an object nor such a string fails the beacon;
+//   - revenue amount: digits with an optional fraction, as a number or a
+//     string (no sign, no exponent, at most 32 bytes); currency: three ASCII
+//     letters, upper-cased (not checked against ISO 4217);
+//   - sd and e: a non-negative number or numeric string, fraction dropped,
+//     no exponent; they are ignored on events other than engagement.
+func (d *Decoder) Decode(body []byte, b *Beacon) error {
+	err := d.decode(body, b)
+	if err != nil {
+		b.Reset()
+	}
+	if len(body) > maxRetainedBody {
+		// Do not let a pooled Decoder pin the buffers of one huge body.
+		*d = Decoder{}
+	}
+	return err
+}
+
+// maxRetainedBody is the largest body whose buffers a Decoder keeps for reuse.
+const maxRetainedBody = 64 << 10
+
+func (d *Decoder) decode(body []byte, b *Beacon) error {
+	b.Reset()
+	d.reset()
+	if !utf8.Valid(body) {
+		return errRequest
+	}
+	// Parse first: it bounds the nesting depth. Validate then refuses what
+	// fastjson's lenient parser accepts but JSON does not (NaN, 01, "\x").
+	root, err := d.p.ParseBytes(body)
+	if err != nil || fastjson.ValidateBytes(body) != nil {
+		return errRequest
+	}
+	obj, err := root.Object()
+	if err != nil {
+		return errRequest
+	}
+	var f fields
+	obj.Visit(func(k []byte, v *fastjson.Value) {
+		switch string(k) {
+		case "n":
+			set(&f.n, v)
+		case "name":
+			set(&f.name, v)
+		case "u":
+			set(&f.u, v)
+		case "url":
+			set(&f.url, v)
+		case "d":
+			set(&f.d, v)
+		case "domain":
+			set(&f.domain, v)
+		case "r":
+			set(&f.r, v)
+		case "referrer":
+			set(&f.referrer, v)
+		case "p":
+			set(&f.p, v)
+		case "props":
+			set(&f.props, v)
+		case "m":
+			set(&f.m, v)
+		case "meta":
+			set(&f.mt, v)
+		case "$":
+			set(&f.rev, v)
+		case "revenue":
+			set(&f.revenue, v)
+		case "h":
+			set(&f.h, v)
+		case "hashMode":
+			set(&f.hashMode, v)
+		case "i":
+			set(&f.i, v)
+		case "interactive":
+			set(&f.interactive, v)
+		case "sd":
+			set(&f.sd, v)
+		case "e":
+			set(&f.e, v)
+		case "v":
+			set(&f.v, v)
+		}
+	})
+
+	if e := d.decodeName(pick(f.n, f.name), b); e != nil {
+		return e
+	}
+	b.HashMode = hashMode(pick(f.h, f.hashMode))
+	if e := d.decodeURL(pick(f.u, f.url), b); e != nil {
+		return e
+	}
+	if e := d.decodeDomains(pick(f.d, f.domain)); e != nil {
+		return e
+	}
+	if e := d.decodeReferrer(pick(f.r, f.referrer)); e != nil {
+		return e
+	}
+	if e := d.decodeProps(pick(f.p, f.props, f.m, f.mt)); e != nil {
+		return e
+	}
+	d.decodeRevenue(pick(f.rev, f.revenue))
+	if iv := pick(f.i, f.interactive); iv != nil {
+		b.Interactive = !isFalse(iv)
+	}
+	if v := pick(f.v); v != nil && v.Type() == fastjson.TypeNumber {
+		d.tmp = v.MarshalTo(d.tmp[:0])
+		if n, ok := parseUint(d.tmp, false); ok && n <= 1<<31-1 {
+			b.Version = int(n)
+		}
+	}
+	if b.Name == NameEngagement {
+		if v := pick(f.sd); v != nil {
+			if n, ok := d.number(v, true); ok {
+				b.ScrollDepth = int(min(n, 100))
+			}
+		}
+		if v := pick(f.e); v != nil {
+			if n, ok := d.number(v, true); ok && n < MaxEngagedMS {
+				b.EngagedMS = n
+			}
+		}
+		if b.ScrollDepth < 0 && b.EngagedMS < 0 {
+			return errEngagement
+		}
+	}
+	d.materialize(b)
+	return nil
+}
+
+func (d *Decoder) reset() {
+	d.out = d.out[:0]
+	d.pout = d.pout[:0]
+	d.name, d.host, d.path, d.ref = span{}, span{}, span{}, span{}
+	d.utm = [numUTM]span{}
+	d.revAmount, d.revCurr = span{}, span{}
+	d.domains = d.domains[:0]
+	d.props = d.props[:0]
+}
+
+// materialize converts the built bytes to strings, one allocation for the
+// event and one for its props, and points b's fields into them.
+func (d *Decoder) materialize(b *Beacon) {
+	if len(d.out) > 0 {
+		s := string(d.out)
+		if b.Name == "" {
+			b.Name = d.name.of(s)
+		}
+		b.Host = d.host.of(s)
+		b.Path = d.path.of(s)
+		b.ReferrerHost = d.ref.of(s)
+		b.UTMSource = d.utm[utmSource].of(s)
+		b.UTMMedium = d.utm[utmMedium].of(s)
+		b.UTMCampaign = d.utm[utmCampaign].of(s)
+		b.UTMContent = d.utm[utmContent].of(s)
+		b.UTMTerm = d.utm[utmTerm].of(s)
+		b.RevenueAmount = d.revAmount.of(s)
+		b.RevenueCurrency = d.revCurr.of(s)
+		for _, sp := range d.domains {
+			b.Domains = append(b.Domains, sp.of(s))
+		}
+	}
+	if len(d.pout) > 0 {
+		s := string(d.pout)
+		for _, ps := range d.props {
+			b.Props = append(b.Props, Prop{Key: ps.key.of(s), Value: ps.val.of(s)})
+		}
+	}
+}
+
+func (d *Decoder) appendOut(p []byte) span {
+	start := len(d.out)
+	d.out = append(d.out, p...)
+	return span{start, len(d.out)}
+}
+
+func isBlank(s []byte) bool { return len(bytes.TrimSpace(s)) == 0 }
+
+func (d *Decoder) decodeName(v *fastjson.Value, b *Beacon) *Error {
+	if v == nil {
+		return errNameRequired
+	}
+	var s []byte
+	switch v.Type() {
+	case fastjson.TypeString:
+		s, _ = v.StringBytes()
+		if isBlank(s) {
+			return errNameRequired
+		}
+	case fastjson.TypeNumber:
+		d.tmp = v.MarshalTo(d.tmp[:0]) // as written
+		s = d.tmp
+		if bytes.ContainsAny(s, ".eE") {
+			return errNameInvalid // an integer, such as 404, but no float
+		}
+	default:
+		return errNameInvalid
+	}
+	if utf8.RuneCount(s) > MaxNameChars {
+		return errNameTooLong
+	}
+	switch string(s) {
+	case NamePageview:
+		b.Name = NamePageview
+	case NameEngagement:
+		b.Name = NameEngagement
+	default:
+		d.name = d.appendOut(s)
+	}
+	return nil
+}
+
+func (d *Decoder) decodeURL(v *fastjson.Value, b *Beacon) *Error {
+	if v == nil {
+		return errURLRequired
+	}
+	if v.Type() != fastjson.TypeString {
+		return errURLInvalid
+	}
+	s, _ := v.StringBytes()
+	s = bytes.TrimSpace(s)
+	if len(s) == 0 {
+		return errURLRequired
+	}
+	if len(s) > MaxURLBytes {
+		return errURLTooLong
+	}
+	u, st := splitURL(s)
+	switch st {
+	case urlBadScheme:
+		return errURLScheme
+	case urlInvalid:
+		return errURLInvalid
+	}
+	var start int
+	d.out, start = appendHost(d.out, u.host)
+	d.host = span{start, len(d.out)}
+
+	start = len(d.out)
+	if len(u.path) == 0 || u.path[0] != '/' && u.path[0] != '\\' {
+		d.out = append(d.out, '/')
+	}
+	d.out = appendPath(d.out, u.path)
+	if b.HashMode && u.hasFrag {
+		frag := u.fragment
+		if q := bytes.IndexByte(frag, '?'); q >= 0 {
+			frag = frag[:q] // a hash router's query string is a query string
+		}
+		if len(frag) > 0 {
+			d.out = append(d.out, '#')
+			d.out = appendPath(d.out, frag)
+		}
+	}
+	d.path = span{start, len(d.out)}
+	if !utf8.Valid(d.out[start:]) {
+		return errURLInvalid
+	}
+
+	d.decodeQuery(u.query, b)
+	return nil
+}
+
+// decodeQuery keeps the utm values and the click id name, and nothing else,
+// from the page URL's query string.
+func (d *Decoder) decodeQuery(q []byte, b *Beacon) {
+	var vals [numQuery][]byte // raw values; the first non-empty one wins
+	click := len(clickIDs)
+	for len(q) > 0 {
+		pair := q
+		if amp := bytes.IndexByte(q, '&'); amp >= 0 {
+			pair, q = q[:amp], q[amp+1:]
+		} else {
+			q = nil
+		}
+		key, val := pair, []byte(nil)
+		if eq := bytes.IndexByte(pair, '='); eq >= 0 {
+			key, val = pair[:eq], pair[eq+1:]
+		}
+		if len(val) == 0 || len(key) == 0 {
+			continue
+		}
+		if bytes.IndexByte(key, '%') >= 0 || bytes.IndexByte(key, '+') >= 0 {
+			d.tmp = appendQueryValue(d.tmp[:0], key)
+			key = d.tmp
+		}
+		idx := -1
+		switch string(key) {
+		case "utm_source":
+			idx = utmSource
+		case "utm_medium":
+			idx = utmMedium
+		case "utm_campaign":
+			idx = utmCampaign
+		case "utm_content":
+			idx = utmContent
+		case "utm_term":
+			idx = utmTerm
+		case "source":
+			idx = qSource
+		case "ref":
+			idx = qRef
+		default:
+			for i := 0; i < click; i++ {
+				if string(key) == clickIDs[i] {
+					click = i
+					break
+				}
+			}
+		}
+		if idx >= 0 && vals[idx] == nil {
+			vals[idx] = val
+		}
+	}
+	for i := range numUTM {
+		d.utm[i] = d.appendQueryValue(vals[i])
+	}
+	for i := qSource; i <= qRef && d.utm[utmSource].start == d.utm[utmSource].end; i++ {
+		d.utm[utmSource] = d.appendQueryValue(vals[i])
+	}
+	if click < len(clickIDs) {
+		b.ClickID = clickIDs[click]
+	}
+}
+
+// appendQueryValue decodes, trims and caps one utm value into out. A value
+// that is not valid UTF-8 once decoded counts as absent.
+func (d *Decoder) appendQueryValue(raw []byte) span {
+	if len(raw) == 0 {
+		return span{}
+	}
+	d.tmp = appendQueryValue(d.tmp[:0], raw)
+	if !utf8.Valid(d.tmp) {
+		return span{}
+	}
+	v := truncateUTF8(bytes.TrimSpace(d.tmp), MaxUTMBytes)
+	if len(v) == 0 {
+		return span{}
+	}
+	return d.appendOut(v)
+}
+
+func (d *Decoder) decodeDomains(v *fastjson.Value) *Error {
+	if v == nil {
+		d.domains = append(d.domains, d.host)
+		return nil
+	}
+	if v.Type() != fastjson.TypeString {
+		return errDomainInvalid
+	}
+	s, _ := v.StringBytes()
+	for len(s) > 0 && len(d.domains) < MaxDomains {
+		item := s
+		if c := bytes.IndexByte(s, ','); c >= 0 {
+			item, s = s[:c], s[c+1:]
+		} else {
+			s = nil
+		}
+		item = bytes.TrimSpace(item)
+		if len(item) == 0 {
+			continue
+		}
+		var start int
+		d.out, start = appendHost(d.out, item)
+		sp := span{start, len(d.out)}
+		if bytes.Equal(d.out[start:], d.out[d.host.start:d.host.end]) {
+			d.out = d.out[:start]
+			sp = d.host // the common case: share the page host's bytes
+		}
+		dup := false
+		for _, o := range d.domains {
+			if bytes.Equal(d.out[o.start:o.end], d.out[sp.start:sp.end]) {
+				dup = true
+				break
+			}
+		}
+		if dup {
+			d.out = d.out[:min(len(d.out), start)]
+			continue
+		}
+		d.domains = append(d.domains, sp)
+	}
+	if len(d.domains) == 0 {
+		return errDomainBlank
+	}
+	return nil
+}
+
+func (d *Decoder) decodeReferrer(v *fastjson.Value) *Error {
+	if v == nil {
+		return nil
+	}
+	if v.Type() != fastjson.TypeString {
+		return errReferrerInvalid
+	}
+	s, _ := v.StringBytes()
+	s = truncateUTF8(bytes.TrimSpace(s), MaxReferrerBytes)
+	if len(s) == 0 {
+		return nil
+	}
+	if hasPrefixFold(s, "android-app://") {
+		pkg := s[len("android-app://"):]
+		end := 0
+		for end < len(pkg) && (isAlpha(pkg[end]) || isDigit(pkg[end]) || pkg[end] == '.' || pkg[end] == '_') {
+			end++
+		}
+		if end > 0 && (end == len(pkg) || isDelim(pkg[end])) {
+			var start int
+			d.out, start = appendHost(d.out, pkg[:end])
+			d.ref = span{start, len(d.out)}
+		}
+		return nil
+	}
+	u, st := splitURL(s)
+	if st != urlOK {
+		return nil // an unusable referrer is no referrer
+	}
+	var start int
+	d.out, start = appendHost(d.out, u.host)
+	if bytes.Equal(d.out[start:], d.out[d.host.start:d.host.end]) {
+		d.out = d.out[:start] // internal navigation
+		return nil
+	}
+	d.ref = span{start, len(d.out)}
+	return nil
+}
+
+func (d *Decoder) decodeProps(v *fastjson.Value) *Error {
+	if v == nil {
+		return nil
+	}
+	obj, e := d.objectOrJSONString(v)
+	if e != nil || obj == nil {
+		return e
+	}
+	var err *Error
+	obj.Visit(func(k []byte, v *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		start := len(d.pout)
+		d.pout = append(d.pout, k...)
+		keyEnd := len(d.pout)
+		switch v.Type() {
+		case fastjson.TypeString:
+			s, _ := v.StringBytes()
+			d.pout = append(d.pout, s...)
+		case fastjson.TypeNumber:
+			d.pout = v.MarshalTo(d.pout) // as written
+		case fastjson.TypeTrue:
+			d.pout = append(d.pout, "true"...)
+		case fastjson.TypeFalse:
+			d.pout = append(d.pout, "false"...)
+		default: // null is blank; objects and arrays are not properties
+			d.pout = d.pout[:start]
+			return
+		}
+		ps := propSpan{span{start, keyEnd}, span{keyEnd, len(d.pout)}}
+		key, val := d.pout[start:keyEnd], d.pout[keyEnd:]
+		if len(key) > MaxPropKeyBytes || len(val) > MaxPropValBytes {
+			err = errPropsTooLong
+			return
+		}
+		keep := len(d.props) < MaxProps && !isBlank(key) && !isBlank(val)
+		for i := 0; keep && i < len(d.props); i++ {
+			o := d.props[i].key
+			keep = !bytes.Equal(d.pout[o.start:o.end], key)
+		}
+		if !keep {
+			d.pout = d.pout[:start]
+			return
+		}
+		d.props = append(d.props, ps)
+	})
+	return err
+}
+
+// objectOrJSONString returns v's object, or the object that the JSON string v
+// holds (parsed with d.pp, valid until its next use). A blank string is no
+// object and no error.
+func (d *Decoder) objectOrJSONString(v *fastjson.Value) (*fastjson.Object, *Error) {
+	switch v.Type() {
+	case fastjson.TypeObject:
+		o, _ := v.Object()
+		return o, nil
+	case fastjson.TypeString:
+		s, _ := v.StringBytes()
+		if isBlank(s) {
+			return nil, nil
+		}
+		inner, err := d.pp.ParseBytes(s)
+		if err != nil || fastjson.ValidateBytes(s) != nil || inner.Type() != fastjson.TypeObject {
+			return nil, errPropsInvalid
+		}
+		o, _ := inner.Object()
+		return o, nil
+	}
+	return nil, errPropsInvalid
+}
+
+// decodeRevenue keeps a valid {"amount", "currency"} and drops anything else
+// silently, as Plausible does.
+func (d *Decoder) decodeRevenue(v *fastjson.Value) {
+	if v == nil {
+		return
+	}
+	obj, e := d.objectOrJSONString(v)
+	if e != nil || obj == nil {
+		return
+	}
+	amount, currency := obj.Get("amount"), obj.Get("currency")
+	if amount == nil || currency == nil || currency.Type() != fastjson.TypeString {
+		return
+	}
+	cur, _ := currency.StringBytes()
+	cur = bytes.TrimSpace(cur)
+	if len(cur) != 3 || !isAlpha(cur[0]) || !isAlpha(cur[1]) || !isAlpha(cur[2]) {
+		return
+	}
+	var amt []byte
+	switch amount.Type() {
+	case fastjson.TypeNumber:
+		d.tmp = amount.MarshalTo(d.tmp[:0])
+		amt = d.tmp
+	case fastjson.TypeString:
+		amt, _ = amount.StringBytes()
+		amt = bytes.TrimSpace(amt)
+	default:
+		return
+	}
+	if len(amt) > 32 || !isPlainDecimal(amt) {
+		return
+	}
+	d.revAmount = d.appendOut(amt)
+	start := len(d.out)
+	for _, c := range cur {
+		d.out = append(d.out, c&^0x20) // upper case
+	}
+	d.revCurr = span{start, len(d.out)}
+}
+
+// isPlainDecimal reports whether s is digits with an optional fraction.
+func isPlainDecimal(s []byte) bool {
+	intPart, frac, hasFrac := bytes.Cut(s, []byte("."))
+	if len(intPart) == 0 || hasFrac && len(frac) == 0 {
+		return false
+	}
+	for _, c := range intPart {
+		if !isDigit(c) {
+			return false
+		}
+	}
+	for _, c := range frac {
+		if !isDigit(c) {
+			return false
+		}
+	}
+	return true
+}
+
+// parseUint parses digits, with a fraction that is dropped when allowFrac.
+// It refuses signs, exponents and values above 1e15.
+func parseUint(s []byte, allowFrac bool) (int64, bool) {
+	intPart, frac, hasFrac := bytes.Cut(s, []byte("."))
+	if len(intPart) == 0 || len(intPart) > 15 || hasFrac && (!allowFrac || len(frac) == 0) {
+		return 0, false
+	}
+	var n int64
+	for _, c := range intPart {
+		if !isDigit(c) {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	for _, c := range frac {
+		if !isDigit(c) {
+			return 0, false
+		}
+	}
+	return n, true
+}
+
+// number reads a non-negative JSON number, or a string holding one,
+// truncated to an integer.
+func (d *Decoder) number(v *fastjson.Value, allowFrac bool) (int64, bool) {
+	switch v.Type() {
+	case fastjson.TypeNumber:
+		d.tmp = v.MarshalTo(d.tmp[:0])
+		return parseUint(d.tmp, allowFrac)
+	case fastjson.TypeString:
+		s, _ := v.StringBytes()
+		return parseUint(bytes.TrimSpace(s), allowFrac)
+	}
+	return 0, false
+}
+
+// hashMode is true for h = 1, 1.0 or true.
+func hashMode(v *fastjson.Value) bool {
+	if v == nil {
+		return false
+	}
+	switch v.Type() {
+	case fastjson.TypeTrue:
+		return true
+	case fastjson.TypeNumber:
+		f, err := v.Float64()
+		return err == nil && f == 1
+	}
+	return false
+}
+
+// isFalse is true for false and 0.
+func isFalse(v *fastjson.Value) bool {
+	switch v.Type() {
+	case fastjson.TypeFalse:
+		return true
+	case fastjson.TypeNumber:
+		f, err := v.Float64()
+		return err == nil && f == 0
+	}
+	return false
+}
