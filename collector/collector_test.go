@@ -1,0 +1,345 @@
+package collector
+
+import (
+	"bufio"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/fasthttputil"
+
+	"analytics/aggregator"
+	"analytics/collector/visitor"
+)
+
+// recorder keeps copies of the events the collector hands on.
+type recorder struct {
+	mu     sync.Mutex
+	events []aggregator.Event
+}
+
+func (r *recorder) Add(e *aggregator.Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = append(r.events, *e)
+}
+
+const chromeUA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+
+func newServer(t testing.TB, rec *recorder, ready func() (string, bool, bool)) *Server {
+	t.Helper()
+	salts, err := visitor.NewSalts(t.TempDir(), time.Now, 5*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(Options{
+		Sites: []Site{
+			{Domain: "a.com", Hosts: []string{"a.com", "www.a.com", "shop.a.com:8443"}},
+			{Domain: "b.com"},
+		},
+		Sink: rec, Salts: salts, TrustedProxies: []string{"10.0.0.0/8"}, Ready: ready,
+		Now: func() time.Time { return time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+type reply struct {
+	code    int
+	body    string
+	dropped string
+	cors    string
+}
+
+// do serves one request through the real fasthttp server over an in-memory
+// listener, so body limits and error handling behave as in production.
+func do(t testing.TB, s *Server, raw string) reply {
+	t.Helper()
+	ln := fasthttputil.NewInmemoryListener()
+	defer ln.Close()
+	go s.srv.Serve(ln)
+	c, err := ln.Dial()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Write([]byte(raw)); err != nil {
+		t.Fatal(err)
+	}
+	var resp fasthttp.Response
+	if err := resp.Read(bufio.NewReader(c)); err != nil {
+		t.Fatal(err)
+	}
+	return reply{
+		code:    resp.StatusCode(),
+		body:    string(resp.Body()),
+		dropped: string(resp.Header.Peek("X-Plausible-Dropped")),
+		cors:    string(resp.Header.Peek("Access-Control-Allow-Origin")),
+	}
+}
+
+func post(body, ua string, headers ...string) string {
+	var b strings.Builder
+	b.WriteString("POST /api/event HTTP/1.1\r\nHost: collector\r\nContent-Type: text/plain\r\n")
+	if ua != "" {
+		b.WriteString("User-Agent: " + ua + "\r\n")
+	}
+	for _, h := range headers {
+		b.WriteString(h + "\r\n")
+	}
+	b.WriteString("Content-Length: ")
+	b.WriteString(strconv.Itoa(len(body)))
+	b.WriteString("\r\n\r\n")
+	b.WriteString(body)
+	return b.String()
+}
+
+
+func TestEventEndpoint(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		req     string
+		want    reply
+		events  int
+		inspect func(t *testing.T, e []aggregator.Event)
+	}{
+		{
+			name: "pageview accepted and coarsened",
+			req: post(`{"n":"pageview","u":"https://www.a.com/pricing?email=jane@example.com&utm_source=news#top","d":"a.com","r":"https://www.google.com/search?q=jane"}`,
+				chromeUA, "X-Forwarded-For: 203.0.113.9"),
+			want:   reply{code: 202, body: "ok", cors: "*"},
+			events: 1,
+			inspect: func(t *testing.T, e []aggregator.Event) {
+				ev := e[0]
+				if ev.Site != "a.com" || ev.Kind != aggregator.Pageview || ev.Path != "/pricing" || ev.Source != "news" ||
+					ev.Browser != "Chrome" || ev.BrowserVersion != "131" || ev.OS != "Windows" || ev.Device != "Desktop" || ev.Visitor == 0 {
+					t.Errorf("event %+v", ev)
+				}
+				if !ev.Time.Equal(time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)) {
+					t.Errorf("time %v", ev.Time)
+				}
+			},
+		},
+		{
+			name:   "referrer host becomes the source",
+			req:    post(`{"n":"pageview","u":"https://a.com/","d":"a.com","r":"https://news.ycombinator.com/item?id=1"}`, chromeUA),
+			want:   reply{code: 202, body: "ok", cors: "*"},
+			events: 1,
+			inspect: func(t *testing.T, e []aggregator.Event) {
+				if e[0].Source != "news.ycombinator.com" {
+					t.Errorf("source %q", e[0].Source)
+				}
+			},
+		},
+		{
+			name:   "internal referrer is no source",
+			req:    post(`{"n":"pageview","u":"https://a.com/b","d":"a.com","r":"https://a.com/a"}`, chromeUA),
+			want:   reply{code: 202, body: "ok", cors: "*"},
+			events: 1,
+			inspect: func(t *testing.T, e []aggregator.Event) {
+				if e[0].Source != "" {
+					t.Errorf("source %q", e[0].Source)
+				}
+			},
+		},
+		{
+			name:   "custom event with props",
+			req:    post(`{"n":"Signup","u":"https://shop.a.com:8443/x","d":"a.com","p":{"plan":"pro"}}`, chromeUA),
+			want:   reply{code: 202, body: "ok", cors: "*"},
+			events: 1,
+			inspect: func(t *testing.T, e []aggregator.Event) {
+				if e[0].Kind != aggregator.Custom || e[0].Name != "Signup" || len(e[0].Props) != 1 || e[0].Props[0] != (aggregator.Prop{Key: "plan", Value: "pro"}) {
+					t.Errorf("event %+v", e[0])
+				}
+			},
+		},
+		{
+			name:   "two sites in d",
+			req:    post(`{"n":"pageview","u":"https://a.com/","d":"a.com,b.com"}`, chromeUA),
+			want:   reply{code: 202, body: "ok", cors: "*", dropped: "1"}, // a.com is not a host of b.com
+			events: 1,
+		},
+		{
+			name: "unknown site dropped with header",
+			req:  post(`{"n":"pageview","u":"https://c.com/","d":"c.com"}`, chromeUA),
+			want: reply{code: 202, body: "ok", cors: "*", dropped: "1"},
+		},
+		{
+			name: "host outside the site dropped",
+			req:  post(`{"n":"pageview","u":"https://evil.com/","d":"a.com"}`, chromeUA),
+			want: reply{code: 202, body: "ok", cors: "*", dropped: "1"},
+		},
+		{
+			name: "bot dropped",
+			req:  post(`{"n":"pageview","u":"https://a.com/","d":"a.com"}`, "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"),
+			want: reply{code: 202, body: "ok", cors: "*", dropped: "1"},
+		},
+		{
+			name: "no user agent is a bot",
+			req:  post(`{"n":"pageview","u":"https://a.com/","d":"a.com"}`, ""),
+			want: reply{code: 202, body: "ok", cors: "*", dropped: "1"},
+		},
+		{
+			name: "malformed json",
+			req:  post(`{"n":"pageview",`, chromeUA),
+			want: reply{code: 400, body: `{"errors":{"request":["Unable to parse request body as json"]}}`, cors: "*"},
+		},
+		{
+			name: "missing url",
+			req:  post(`{"n":"pageview","d":"a.com"}`, chromeUA),
+			want: reply{code: 400, body: `{"errors":{"url":["is required"]}}`, cors: "*"},
+		},
+		{
+			name: "oversized body",
+			req:  post(`{"n":"pageview","u":"https://a.com/","d":"a.com","p":{"k":"`+strings.Repeat("x", 9000)+`"}}`, chromeUA),
+			want: reply{code: 413, body: "request body too large: at most 8192 bytes", cors: "*"},
+		},
+		{
+			name: "preflight",
+			req:  "OPTIONS /api/event HTTP/1.1\r\nHost: collector\r\nOrigin: https://a.com\r\nAccess-Control-Request-Method: POST\r\n\r\n",
+			want: reply{code: 204, cors: "*"},
+		},
+		{
+			name: "wrong method",
+			req:  "GET /api/event HTTP/1.1\r\nHost: collector\r\n\r\n",
+			want: reply{code: 405, body: "method not allowed: use POST", cors: "*"},
+		},
+		{
+			name: "unknown path",
+			req:  "GET /nope HTTP/1.1\r\nHost: collector\r\n\r\n",
+			want: reply{code: 404, body: "not found"},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := &recorder{}
+			s := newServer(t, rec, nil)
+			got := do(t, s, tc.req)
+			if got != tc.want {
+				t.Errorf("got %+v\nwant %+v", got, tc.want)
+			}
+			if len(rec.events) != tc.events {
+				t.Fatalf("%d events handed on, want %d", len(rec.events), tc.events)
+			}
+			if tc.inspect != nil {
+				tc.inspect(t, rec.events)
+			}
+		})
+	}
+}
+
+func TestVisitorKeyUsesTrustedProxyOnly(t *testing.T) {
+	rec := &recorder{}
+	s := newServer(t, rec, nil)
+	body := `{"n":"pageview","u":"https://a.com/","d":"a.com"}`
+	// The in-memory listener's peer is 0.0.0.0, untrusted: X-Forwarded-For
+	// must be ignored, so two different forwarded addresses are the same visitor.
+	do(t, s, post(body, chromeUA, "X-Forwarded-For: 198.51.100.1"))
+	do(t, s, post(body, chromeUA, "X-Forwarded-For: 198.51.100.2"))
+	if len(rec.events) != 2 || rec.events[0].Visitor != rec.events[1].Visitor {
+		t.Fatalf("spoofed X-Forwarded-For changed the visitor key: %+v", rec.events)
+	}
+	// A different User-Agent is a different visitor.
+	do(t, s, post(body, strings.Replace(chromeUA, "131", "130", 1)))
+	if rec.events[2].Visitor == rec.events[0].Visitor {
+		t.Fatal("different User-Agent, same key")
+	}
+}
+
+func TestReadyz(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		reason   string
+		degraded bool
+		down     bool
+		want     reply
+	}{
+		{name: "ok", want: reply{code: 200, body: "ok"}},
+		{name: "degraded", reason: "store unreachable", degraded: true, want: reply{code: 200, body: "degraded: store unreachable"}},
+		{name: "down", reason: "cannot accept events", down: true, want: reply{code: 503, body: "cannot accept events"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newServer(t, &recorder{}, func() (string, bool, bool) { return tc.reason, tc.degraded, tc.down })
+			if got := do(t, s, "GET /readyz HTTP/1.1\r\nHost: c\r\n\r\n"); got != tc.want {
+				t.Errorf("got %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestMetricsEndpoint(t *testing.T) {
+	s := newServer(t, &recorder{}, nil)
+	do(t, s, post(`{"n":"pageview","u":"https://a.com/","d":"a.com"}`, chromeUA))
+	do(t, s, post(`{"n":"pageview","u":"https://x.com/","d":"x.com"}`, chromeUA))
+	got := do(t, s, "GET /metrics HTTP/1.1\r\nHost: c\r\n\r\n")
+	for _, want := range []string{
+		`analytics_events_accepted_total{site="a.com"} 1`,
+		`analytics_events_dropped_total{site="(unknown)",reason="unknown_site"} 1`,
+		`go_goroutines`,
+	} {
+		if !strings.Contains(got.body, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	if strings.Contains(got.body, "x.com") {
+		t.Error("an unconfigured domain became a metric label")
+	}
+}
+
+func TestNormalizeHost(t *testing.T) {
+	for in, want := range map[string]string{
+		"Example.COM": "example.com", "www.example.com": "example.com", "example.com:8080": "example.com",
+		"www.example.com.": "example.com", " shop.example.com ": "shop.example.com",
+	} {
+		if got := NormalizeHost(in); got != want {
+			t.Errorf("NormalizeHost(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	salts, _ := visitor.NewSalts(t.TempDir(), time.Now, time.Minute)
+	for name, opts := range map[string]Options{
+		"no sink":        {Salts: salts},
+		"no salts":       {Sink: &recorder{}},
+		"bad proxy":      {Sink: &recorder{}, Salts: salts, TrustedProxies: []string{"10.0.0.0/33"}},
+		"duplicate site": {Sink: &recorder{}, Salts: salts, Sites: []Site{{Domain: "a.com"}, {Domain: "www.a.com"}}},
+	} {
+		if _, err := New(opts); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+}
+
+// BenchmarkHandler measures one accepted pageview through the handler,
+// without the network.
+func BenchmarkHandler(b *testing.B) {
+	s := newServer(b, &recorder{}, nil)
+	s.sink = discardSink{}
+	body := []byte(`{"n":"pageview","u":"https://www.a.com/blog/post-1?utm_source=newsletter","d":"a.com","r":"https://news.ycombinator.com/","v":20}`)
+	var ctx fasthttp.RequestCtx
+	ctx.Init(&fasthttp.Request{}, &net.TCPAddr{IP: net.IPv4(10, 0, 0, 1), Port: 1234}, nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		ctx.Request.Reset()
+		ctx.Response.Reset()
+		ctx.Request.Header.SetMethod("POST")
+		ctx.Request.SetRequestURI("/api/event")
+		ctx.Request.Header.Set("User-Agent", chromeUA)
+		ctx.Request.Header.Set("X-Forwarded-For", "203.0.113.7")
+		ctx.Request.SetBody(body)
+		s.handle(&ctx)
+		if ctx.Response.StatusCode() != 202 {
+			b.Fatal(ctx.Response.StatusCode())
+		}
+	}
+}
+
+type discardSink struct{}
+
+func (discardSink) Add(*aggregator.Event) {}
