@@ -1,0 +1,183 @@
+package query
+
+import (
+	"slices"
+	"strings"
+	"time"
+)
+
+// DefaultMinVisitors is the k-anonymity threshold of a Site that sets none.
+const DefaultMinVisitors = 5
+
+// Site is what a query needs to know about the site it reads.
+type Site struct {
+	// ID is the site's domain, stats_hourly.site.
+	ID string
+	// Location gives the day boundaries of date ranges and the labels of
+	// time buckets. Nil means UTC.
+	Location *time.Location
+	// MinVisitors is the k-anonymity threshold: breakdown rows with fewer
+	// visitors fold into "(other)". Zero or less means DefaultMinVisitors;
+	// 1 shows every row.
+	MinVisitors int
+}
+
+// granularity of a time dimension.
+type granularity int
+
+const (
+	noTime granularity = iota
+	byHour
+	byDay
+)
+
+// maxRows bounds the grouped rows one query reads from ClickHouse (distinct
+// values times hours for a filtered time series); beyond it the request is
+// refused rather than held in memory.
+const maxRows = 500_000
+
+// Plan is a Request resolved for a site and a moment: UTC bounds, the stored
+// dimension to read and how to group it. Build it with Request.Resolve and
+// run it with Run.
+type Plan struct {
+	req  *Request
+	site Site
+	loc  *time.Location
+	min  int
+
+	// start and end bound the hours read, UTC, end exclusive.
+	start, end time.Time
+	// storedDim is the stats_hourly.dimension read: the breakdown
+	// dimension, else the filtered one, else "" (site totals).
+	storedDim string
+	// breakdown is the non-time dimension of the results, or "".
+	breakdown string
+	gran      granularity
+	// values restricts the stored values read (a pushed-down "is").
+	values []string
+	// sketches says whether visitor sketches are needed: for the visitors
+	// metric, and for the k-anonymity fold of any dimension.
+	sketches bool
+}
+
+// Resolve fixes the request's date range for the site's time zone at the
+// moment now and chooses what to read.
+func (r *Request) Resolve(site Site, now time.Time) (*Plan, error) {
+	p := &Plan{req: r, site: site, loc: site.Location, min: site.MinVisitors}
+	if p.loc == nil {
+		p.loc = time.UTC
+	}
+	if p.min <= 0 {
+		p.min = DefaultMinVisitors
+	}
+	p.start, p.end = r.DateRange.bounds(p.loc, now)
+	if !p.end.After(p.start) {
+		// A range of dates always covers at least one hour, but a 30-minute
+		// time zone can cut an explicit range to nothing.
+		return nil, errorf("#/date_range: the range covers no whole hour")
+	}
+	switch d := r.dimension(); d {
+	case "":
+	case DimTimeHour:
+		p.gran = byHour
+	case DimTimeDay:
+		p.gran = byDay
+	case DimTime:
+		p.gran = byDay
+		if sameDay(p.start.In(p.loc), p.end.Add(-time.Second).In(p.loc)) {
+			p.gran = byHour
+		}
+	default:
+		p.breakdown = storedDimensions[d]
+	}
+	p.storedDim = p.breakdown
+	if fd := filterDimension(r.Filters); fd != "" {
+		p.storedDim = storedDimensions[fd]
+		p.values = pushdown(r.Filters)
+	}
+	p.sketches = p.storedDim != "" || slices.Contains(r.Metrics, MetricVisitors)
+	return p, nil
+}
+
+func sameDay(a, b time.Time) bool {
+	ay, am, ad := a.Date()
+	by, bm, bd := b.Date()
+	return ay == by && am == bm && ad == bd
+}
+
+// SQL returns the query and its arguments. Every value is a bound argument;
+// the text varies only between fixed fragments.
+//
+// The inner query takes the latest version of every (hour, value, writer)
+// key, as the cumulative rows of stats_hourly require; the outer one sums
+// counters across writers (and hours, unless grouping by hour) and collects
+// the sketches, which only Go can merge.
+func (p *Plan) SQL() (string, []any) {
+	var b strings.Builder
+	b.WriteString("SELECT ")
+	if p.gran != noTime {
+		b.WriteString("hour, ")
+	}
+	b.WriteString("value, sum(pv), sum(ev), ")
+	if p.sketches {
+		b.WriteString("groupArray(sk)")
+	} else {
+		b.WriteString("emptyArrayString()")
+	}
+	b.WriteString(" FROM (SELECT hour, value, writer, argMax(pageviews, ver) AS pv, argMax(events, ver) AS ev")
+	if p.sketches {
+		b.WriteString(", argMax(sketch, ver) AS sk")
+	}
+	b.WriteString(" FROM stats_hourly WHERE site = ? AND dimension = ? AND hour >= ? AND hour < ?")
+	args := []any{p.site.ID, p.storedDim, p.start, p.end}
+	if len(p.values) > 0 {
+		b.WriteString(" AND has(?, value)")
+		args = append(args, p.values)
+	}
+	b.WriteString(" GROUP BY hour, value, writer) GROUP BY ")
+	if p.gran != noTime {
+		b.WriteString("hour, ")
+	}
+	b.WriteString("value LIMIT ?")
+	args = append(args, maxRows+1)
+	return b.String(), args
+}
+
+// bucketLabel is the time dimension value of an hour: its site-local start,
+// as Plausible writes it.
+func (p *Plan) bucketLabel(hour time.Time) string {
+	local := hour.In(p.loc)
+	switch p.gran {
+	case byHour:
+		return local.Format("2006-01-02 15:04:05")
+	case byDay:
+		return local.Format(dateLayout)
+	}
+	return ""
+}
+
+// timeLabels lists every bucket of the range in order.
+func (p *Plan) timeLabels() []string {
+	labels := []string{}
+	first := p.start.Truncate(time.Hour)
+	if first.Before(p.start) {
+		first = first.Add(time.Hour)
+	}
+	for h := first; h.Before(p.end); h = h.Add(time.Hour) {
+		l := p.bucketLabel(h)
+		// Hours of one day are adjacent; so are the repeated hour labels of
+		// the night a clock goes back.
+		if len(labels) == 0 || labels[len(labels)-1] != l {
+			labels = append(labels, l)
+		}
+	}
+	return labels
+}
+
+// echoDateRange is the resolved range in the site's time zone, inclusive.
+func (p *Plan) echoDateRange() [2]string {
+	return [2]string{
+		p.start.In(p.loc).Format(echoLayout),
+		p.end.Add(-time.Second).In(p.loc).Format(echoLayout),
+	}
+}
