@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -172,6 +173,9 @@ func (a *Aggregator) Add(e *Event) {
 func (b *bucket) add(k cellKey, e *Event) {
 	c := b.cells[k]
 	if c == nil {
+		// Event strings may share one allocation with the rest of their
+		// beacon; a key that lives for the hour gets its own copy.
+		k.value, k.sub = strings.Clone(k.value), strings.Clone(k.sub)
 		c = &cell{visitors: sketch.New()}
 		b.cells[k] = c
 	}

@@ -1,0 +1,318 @@
+// Command analytics is a privacy-aware web analytics collector: one binary
+// with the subcommands serve (collector + aggregator + dashboard), collect
+// (collector + aggregator, for scale-out nodes), dashboard, migrate and a few
+// helpers. This file is wiring only: settings -> components -> start ->
+// signal -> stop in reverse order.
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+	// Site time zones must load on hosts and images without a zoneinfo database.
+	_ "time/tzdata"
+
+	"github.com/VictoriaMetrics/metrics"
+	"golang.org/x/crypto/bcrypt"
+
+	"analytics/aggregator"
+	"analytics/aggregator/chstore"
+	"analytics/collector"
+	"analytics/collector/geo"
+	"analytics/collector/visitor"
+	"analytics/dashboard"
+	"analytics/schema"
+)
+
+// version is stamped at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		// A second signal after the first forces exit.
+		<-ctx.Done()
+		stop()
+		sig := make(chan os.Signal, 1)
+		signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+		<-sig
+		fmt.Fprintln(os.Stderr, "second signal: exiting without waiting")
+		os.Exit(2)
+	}()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "analytics:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+const usage = `usage: analytics COMMAND [flags]
+
+commands:
+  serve          collector + aggregator + dashboard in one process
+  collect        collector + aggregator only (scale-out nodes)
+  dashboard      dashboard and Stats API only
+  migrate        create the database and apply schema migrations
+  hash-key       make a new Stats API key and print it with its sha256 for the config
+  hash-password  read a password on stdin and print its bcrypt hash for the config
+  version        print the version
+
+Run "analytics COMMAND -h" for the flags; each has an ANALYTICS_* environment twin.
+`
+
+// run is the testable main.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("no command given")
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "version":
+		fmt.Fprintln(stdout, "analytics", version)
+		return nil
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	case "hash-key":
+		return hashKey(stdout)
+	case "hash-password":
+		return hashPassword(stdin, stdout)
+	case "serve", "collect", "dashboard", "migrate":
+	default:
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("unknown command %q", cmd)
+	}
+	s, err := parseSettings(cmd, rest, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	logger, err := s.logger(stderr)
+	if err != nil {
+		return err
+	}
+	switch cmd {
+	case "migrate":
+		db, err := openDB(ctx, s, logger)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		logger.Info("schema is up to date", "database", db.Name, "clickhouse", db.Version.String())
+		return nil
+	default:
+		return serve(ctx, cmd, s, logger)
+	}
+}
+
+func openDB(ctx context.Context, s *settings, logger *slog.Logger) (*schema.DB, error) {
+	octx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	db, err := schema.Open(octx, s.clickhouseURL)
+	if err != nil {
+		return nil, err
+	}
+	if err := schema.Migrate(octx, db, logger); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// serve runs the long-lived commands until ctx ends, then stops the parts in
+// reverse order: the collector stops taking events, the aggregator flushes
+// everything it holds, the dashboard drains, the database closes.
+func serve(ctx context.Context, cmd string, s *settings, logger *slog.Logger) error {
+	cfg, err := loadConfig(s.configPath)
+	if err != nil {
+		return err
+	}
+	withCollector := cmd == "serve" || cmd == "collect"
+	withDashboard := cmd == "serve" || cmd == "dashboard"
+
+	db, err := openDB(ctx, s, logger)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	set := metrics.NewSet()
+	errc := make(chan error, 4)
+
+	var (
+		agg       *aggregator.Aggregator
+		aggDone   chan error
+		aggCancel context.CancelFunc
+		col       *collector.Server
+		salts     *visitor.Salts
+		geoDB     *geo.DB
+		dash      *dashboard.Server
+	)
+	if withCollector {
+		agg, err = aggregator.New(aggregator.Options{
+			Store: chstore.New(db), FlushInterval: s.flushInterval, Logger: logger, Metrics: set,
+		})
+		if err != nil {
+			return err
+		}
+		if s.geoipDB != "" {
+			if geoDB, err = geo.Open(s.geoipDB); err != nil {
+				return err
+			}
+			defer geoDB.Close()
+		} else {
+			logger.Warn("no GeoIP database: countries are counted as unknown (scripts/geoip fetches one; set ANALYTICS_GEOIP_DB)")
+		}
+		salts, err = visitor.NewSalts(filepath.Join(s.dataDir, "salt"), time.Now, 5*time.Minute)
+		if err != nil {
+			return err
+		}
+		sites := make([]collector.Site, len(cfg.Sites))
+		for i, site := range cfg.Sites {
+			sites[i] = collector.Site{Domain: site.Domain, Hosts: site.Hosts}
+		}
+		col, err = collector.New(collector.Options{
+			Sites: sites, Sink: agg, TrustedProxies: s.proxies(), GeoIP: geoDB, Salts: salts,
+			UACacheSize: s.uaCacheSize, MaxBodyBytes: s.maxBodyBytes, Metrics: set, Logger: logger,
+			Ready: readiness(agg, s.flushInterval),
+		})
+		if err != nil {
+			return err
+		}
+		ln, err := net.Listen("tcp", s.collectorAddr)
+		if err != nil {
+			return fmt.Errorf("collector listen on %s: %w", s.collectorAddr, err)
+		}
+		var actx context.Context
+		actx, aggCancel = context.WithCancel(context.WithoutCancel(ctx))
+		defer aggCancel()
+		aggDone = make(chan error, 1)
+		go func() { aggDone <- agg.Run(actx, s.shutdownTimeout) }()
+		go func() { errc <- col.Serve(ln) }()
+		go rotateSalts(ctx, salts, logger)
+		logger.Info("collector listening", "addr", ln.Addr().String(), "writer", agg.Writer(), "sites", len(sites))
+	}
+	if withDashboard {
+		dash, err = dashboard.New(dashboardOptions(cfg, db, logger))
+		if err != nil {
+			return err
+		}
+		ln, err := net.Listen("tcp", s.dashboardAddr)
+		if err != nil {
+			return fmt.Errorf("dashboard listen on %s: %w", s.dashboardAddr, err)
+		}
+		go func() { errc <- dash.Serve(ln) }()
+		logger.Info("dashboard listening", "addr", ln.Addr().String())
+	}
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		logger.Info("stopping")
+	case runErr = <-errc:
+		logger.Error("server failed; stopping", "err", runErr)
+	}
+
+	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.shutdownTimeout)
+	defer cancel()
+	timed := func(name string, f func() error) {
+		start := time.Now()
+		if err := f(); err != nil && runErr == nil {
+			runErr = fmt.Errorf("stop %s: %w", name, err)
+		}
+		logger.Info("stopped", "part", name, "duration", time.Since(start).Round(time.Millisecond))
+	}
+	if col != nil {
+		timed("collector", col.Shutdown)
+		timed("aggregator", func() error { aggCancel(); return <-aggDone })
+	}
+	if dash != nil {
+		timed("dashboard", func() error { return dash.Shutdown(stopCtx) })
+	}
+	return runErr
+}
+
+// readiness maps the aggregator's last flush to /readyz: the store took the
+// last flush -> ok; it failed -> degraded (events are still accepted and
+// held in memory).
+func readiness(agg *aggregator.Aggregator, interval time.Duration) func() (string, bool, bool) {
+	return func() (string, bool, bool) {
+		err, lastOK := agg.Health()
+		if err == nil {
+			return "ok", false, false
+		}
+		since := "never"
+		if !lastOK.IsZero() {
+			since = time.Since(lastOK).Round(time.Second).String() + " ago"
+		}
+		return fmt.Sprintf("store unreachable (last successful flush %s): %v", since, err), true, false
+	}
+}
+
+func rotateSalts(ctx context.Context, salts *visitor.Salts, logger *slog.Logger) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := salts.Rotate(); err != nil {
+				logger.Error("rotate salts", "err", err)
+			}
+		}
+	}
+}
+
+func dashboardOptions(cfg *fileConfig, db *schema.DB, logger *slog.Logger) dashboard.Options {
+	opts := dashboard.Options{DB: db, Logger: logger}
+	for _, s := range cfg.Sites {
+		opts.Sites = append(opts.Sites, dashboard.Site{Domain: s.Domain, MinVisitors: s.MinVisitors, Location: s.location})
+	}
+	for _, k := range cfg.APIKeys {
+		opts.APIKeys = append(opts.APIKeys, dashboard.APIKey{Name: k.Name, SHA256: k.sum, Sites: k.Sites})
+	}
+	return opts
+}
+
+func hashKey(stdout io.Writer) error {
+	var b [24]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return err
+	}
+	key := hex.EncodeToString(b[:])
+	sum := sha256.Sum256([]byte(key))
+	fmt.Fprintf(stdout, "key:    %s\nsha256: %s\n\nPut the sha256 in the config's [[api_key]]; give the key to the API client. It is not stored anywhere.\n", key, hex.EncodeToString(sum[:]))
+	return nil
+}
+
+func hashPassword(stdin io.Reader, stdout io.Writer) error {
+	line, err := bufio.NewReader(stdin).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("read password: %w", err)
+	}
+	pw := strings.TrimRight(line, "\r\n")
+	if len(pw) < 8 {
+		return errors.New("password must be at least 8 characters (read from stdin)")
+	}
+	h, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.DefaultCost)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, string(h))
+	return nil
+}
