@@ -100,7 +100,6 @@ func post(body, ua string, headers ...string) string {
 	return b.String()
 }
 
-
 func TestEventEndpoint(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
