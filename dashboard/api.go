@@ -80,8 +80,11 @@ func (s *Server) handleQuery(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) query(w http.ResponseWriter, r *http.Request, key *APIKey) (*query.Response, error) {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
+		// The body is parsed as JSON whatever it is labelled; curl's -d
+		// labels it as a form and some clients as text/plain, so those are
+		// accepted too. Anything else is most likely the wrong payload.
 		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil || mt != "application/json" {
+		if err != nil || (mt != "application/json" && mt != "text/plain" && mt != "application/x-www-form-urlencoded") {
 			return nil, errMediaType
 		}
 	}

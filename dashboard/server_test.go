@@ -176,7 +176,7 @@ func TestQueryAPI(t *testing.T) {
 		{"unknown field", call{auth: bearer(allKey), body: `{"site_id":"example.com","metrics":["visitors"],"date_range":"7d","interval":"day"}`}, 400, `#: unknown field "interval"`},
 		{"two filter dimensions", call{auth: bearer(allKey), body: `{"site_id":"example.com","metrics":["visitors"],"date_range":"7d","filters":[["is","event:page",["/"]],["is","visit:os",["Mac"]]]}`}, 400, "one dimension per row"},
 		{"not json", call{auth: bearer(allKey), body: `site_id=example.com`}, 400, "must be a JSON object"},
-		{"form content type", call{auth: bearer(allKey), contentType: "application/x-www-form-urlencoded", body: `{}`}, 415, "Content-Type: application/json"},
+		{"multipart content type", call{auth: bearer(allKey), contentType: "multipart/form-data; boundary=x", body: `{}`}, 415, "Content-Type: application/json"},
 		{"body too large", call{auth: bearer(allKey), body: `{"site_id":"` + strings.Repeat("a", 70<<10) + `"}`}, 413, "larger than 64 KiB"},
 		{"get query", call{method: http.MethodGet, auth: bearer(allKey)}, 405, "method not allowed"},
 		{"unknown path", call{method: http.MethodGet, path: "/api/v1/stats/aggregate"}, 404, "not found"},
