@@ -152,6 +152,7 @@ func (a *Aggregator) Add(e *Event) {
 	bk := bucketKey{site: e.Site, hour: hour}
 	b := a.buckets[bk]
 	if b == nil {
+		bk.site = strings.Clone(bk.site)
 		b = &bucket{cells: make(map[cellKey]*cell, 64)}
 		a.buckets[bk] = b
 	}
@@ -173,8 +174,8 @@ func (a *Aggregator) Add(e *Event) {
 func (b *bucket) add(k cellKey, e *Event) {
 	c := b.cells[k]
 	if c == nil {
-		// Event strings may share one allocation with the rest of their
-		// beacon; a key that lives for the hour gets its own copy.
+		// Event strings are only valid during Add (see Event); a key
+		// that lives for the hour gets its own copy.
 		k.value, k.sub = strings.Clone(k.value), strings.Clone(k.sub)
 		c = &cell{visitors: sketch.New()}
 		b.cells[k] = c

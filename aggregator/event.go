@@ -28,10 +28,12 @@ type Prop struct {
 	Key, Value string
 }
 
-// Event is one accepted beacon after the collector coarsened it. Every string
-// is owned by the Event (never a view into a request buffer) and already
-// reduced to what we aggregate: a path without query string, a referrer host,
-// a country code, a browser family.
+// Event is one accepted beacon after the collector coarsened it: a path
+// without query string, a referrer host, a country code, a browser family.
+//
+// An Event and its strings are valid only during the Sink's Add call: the
+// collector reuses their memory for the next request (fasthttp style), so the
+// aggregator copies whatever it keeps beyond the call.
 type Event struct {
 	// Time is stamped by the collector on receipt (there is no client time).
 	Time time.Time
