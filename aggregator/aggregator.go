@@ -13,7 +13,6 @@ import (
 
 	"github.com/VictoriaMetrics/metrics"
 
-	"analytics/aggregator/sketch"
 	"analytics/schema"
 )
 
@@ -30,27 +29,42 @@ type Options struct {
 	// Grace is how long an hour's bucket stays open after the hour ends, for
 	// events stamped just before the boundary (default 1 minute).
 	Grace time.Duration
+	// SessionTimeout ends a visit after this much inactivity (default 30m).
+	// Visits also end when the UTC day (and with it the salt) changes.
+	SessionTimeout time.Duration
+	// MaxValues caps the distinct values per site, hour and dimension
+	// (default 10000); further values fold into "(other)".
+	MaxValues int
+	// MaxPropKeys caps the distinct custom property keys per site, hour and
+	// event name (default 50).
+	MaxPropKeys int
 	// Logger (default slog.Default()).
 	Logger *slog.Logger
-	// Metrics receives the flush metrics (default: a private set).
+	// Metrics receives the aggregator's metrics (default: a private set).
 	Metrics *metrics.Set
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
 
-// Aggregator keeps hourly rollups per site in memory and flushes them to the
-// Store. Add is safe for concurrent use.
+// Aggregator keeps hourly rollups and visits per site in memory and flushes
+// cumulative rows to the Store. Add is safe for concurrent use.
 type Aggregator struct {
-	store    Store
-	writer   string
-	interval time.Duration
-	grace    time.Duration
-	log      *slog.Logger
-	now      func() time.Time
+	store     Store
+	writer    string
+	interval  time.Duration
+	grace     int64 // seconds
+	timeout   int64 // seconds
+	maxValues int
+	maxKeys   int
+	log       *slog.Logger
+	now       func() time.Time
+	metrics   *metrics.Set
 
 	mu      sync.Mutex
-	buckets map[bucketKey]*bucket
+	sites   map[string]*siteAgg
 	lastVer uint64
+	nCells  int
+	nSess   int
 
 	flushMu  sync.Mutex // one flush at a time
 	healthMu sync.Mutex
@@ -60,38 +74,14 @@ type Aggregator struct {
 	flushDuration *metrics.Histogram
 	flushFailures *metrics.Counter
 	flushRows     *metrics.Counter
+	foldedMu      sync.Mutex
+	folded        map[string]*metrics.Counter
 }
 
-type bucketKey struct {
-	site string
-	hour int64 // unix seconds of the hour start
-}
-
-// cellKey names one cell. sub qualifies value for dimensions that pair two
-// event fields (browser and its version) without building a string per event.
-type cellKey struct {
-	dim   string
-	value string
-	sub   string
-}
-
-// rowValue is the stored value of a cell: "Chrome 131" for a browser version.
-func (k cellKey) rowValue() string {
-	if k.sub == "" {
-		return k.value
-	}
-	return k.value + " " + k.sub
-}
-
-type bucket struct {
-	cells map[cellKey]*cell
-}
-
-type cell struct {
-	pageviews uint64
-	events    uint64
-	visitors  *sketch.Sketch
-	dirty     bool
+// siteAgg is one site's state.
+type siteAgg struct {
+	buckets  map[int64]*bucket
+	sessions map[uint64]*session
 }
 
 // New returns an Aggregator. Call Run to flush periodically.
@@ -112,6 +102,15 @@ func New(opts Options) (*Aggregator, error) {
 	if opts.Grace <= 0 {
 		opts.Grace = time.Minute
 	}
+	if opts.SessionTimeout <= 0 {
+		opts.SessionTimeout = 30 * time.Minute
+	}
+	if opts.MaxValues <= 0 {
+		opts.MaxValues = 10000
+	}
+	if opts.MaxPropKeys <= 0 {
+		opts.MaxPropKeys = 50
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
@@ -125,82 +124,226 @@ func New(opts Options) (*Aggregator, error) {
 		store:         opts.Store,
 		writer:        opts.Writer,
 		interval:      opts.FlushInterval,
-		grace:         opts.Grace,
+		grace:         int64(opts.Grace / time.Second),
+		timeout:       int64(opts.SessionTimeout / time.Second),
+		maxValues:     opts.MaxValues,
+		maxKeys:       opts.MaxPropKeys,
 		log:           opts.Logger.With("component", "aggregator"),
 		now:           opts.Now,
-		buckets:       make(map[bucketKey]*bucket),
+		metrics:       opts.Metrics,
+		sites:         make(map[string]*siteAgg),
 		flushDuration: opts.Metrics.NewHistogram("analytics_flush_duration_seconds"),
 		flushFailures: opts.Metrics.NewCounter("analytics_flush_failures_total"),
 		flushRows:     opts.Metrics.NewCounter("analytics_flush_rows_total"),
+		folded:        make(map[string]*metrics.Counter),
 	}
-	opts.Metrics.NewGauge("analytics_aggregator_cells", func() float64 { return float64(a.cellCount()) })
+	opts.Metrics.NewGauge("analytics_aggregator_cells", func() float64 {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		return float64(a.nCells)
+	})
+	opts.Metrics.NewGauge("analytics_aggregator_sessions", func() float64 {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		return float64(a.nSess)
+	})
 	return a, nil
 }
 
 // Writer returns the id this process writes its rows under.
 func (a *Aggregator) Writer() string { return a.writer }
 
-// Add counts one event. Engagement events carry no pageview or event count;
-// they are accepted here and aggregated once visits exist.
-func (a *Aggregator) Add(e *Event) {
+// fold counts a value folded into "(other)" by the cap on distinct values.
+func (a *Aggregator) fold(dim string) {
+	if dim == "" {
+		dim = "total"
+	}
+	a.foldedMu.Lock()
+	c := a.folded[dim]
+	if c == nil {
+		c = a.metrics.GetOrCreateCounter(fmt.Sprintf(`analytics_aggregator_folded_total{dimension=%q}`, dim))
+		a.folded[dim] = c
+	}
+	a.foldedMu.Unlock()
+	c.Inc()
+}
+
+func (a *Aggregator) cell(b *bucket, k cellKey) *cell {
+	n := len(b.cells)
+	c := b.cell(k, a.maxValues, a.maxKeys, a.fold)
+	a.nCells += len(b.cells) - n
+	return c
+}
+
+// Add counts one event. It reports false for an event it did not count: an
+// engagement event with no visit in progress. e is not retained.
+func (a *Aggregator) Add(e *Event) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	site := a.sites[e.Site]
+	if site == nil {
+		site = &siteAgg{buckets: make(map[int64]*bucket), sessions: make(map[uint64]*session)}
+		a.sites[strings.Clone(e.Site)] = site
+	}
+	now := e.Time.Unix()
+	hour := now - now%3600
+	b := site.buckets[hour]
+	if b == nil {
+		b = newBucket(hour)
+		site.buckets[hour] = b
+	}
+
+	s := site.sessions[e.Visitor]
+	if s != nil && a.ended(s, now) {
+		a.endSession(site, e.Visitor, s)
+		s = nil
+	}
 	if e.Kind == Engagement {
+		if s == nil {
+			return false
+		}
+		a.extend(s, now)
+		a.engage(s, b, e)
+		return true
+	}
+	if s == nil {
+		s = a.startSession(site, b, e, now)
+	} else {
+		a.extend(s, now)
+	}
+	interactive := e.Kind == Pageview || e.Interactive
+	if interactive {
+		s.interactions++
+		if s.interactions == 2 { // no longer a bounce
+			for _, c := range s.visit {
+				c.bounces--
+				c.dirty = true
+			}
+		}
+	}
+
+	pv := uint64(0)
+	if e.Kind == Pageview {
+		pv = 1
+	}
+	count := func(c *cell, seen bool) {
+		c.pageviews += pv
+		c.events++
+		if !seen {
+			c.visitors.Add(e.Visitor)
+		}
+		c.dirty = true
+	}
+	// The visit's own dimension cells of this bucket already hold the
+	// visitor once the visit had an event in it: skip the sketch inserts,
+	// the most expensive part of Add.
+	seen := s.counted == b
+	s.counted = b
+	count(a.cell(b, cellKey{dim: schema.DimTotal}), seen)
+	page := a.cell(b, cellKey{dim: schema.DimPage, value: e.Path})
+	count(page, false)
+	if e.Kind == Pageview {
+		s.page, s.engaged, s.maxScroll = page, false, 0
+	}
+	for _, vc := range s.visit[visitFirstEventDim:] {
+		count(a.cell(b, vc.key), seen)
+	}
+	if e.Kind == Custom {
+		count(a.cell(b, cellKey{dim: schema.DimGoal, value: e.Name}), false)
+		for _, p := range e.Props {
+			count(a.cell(b, cellKey{dim: schema.DimPropsPrefix, goal: e.Name, sub: p.Key, value: p.Value}), false)
+		}
+	}
+	return true
+}
+
+// ended reports whether s is over at now: idle past the timeout, or begun
+// on an earlier UTC day (the salt, and so every visitor key, changed).
+func (a *Aggregator) ended(s *session, now int64) bool {
+	return now-s.last > a.timeout || now/86400 != s.start/86400
+}
+
+func (a *Aggregator) startSession(site *siteAgg, b *bucket, e *Event, now int64) *session {
+	// The visit cells are the event cells of its first bucket: counted.
+	s := &session{start: now, last: now, bucket: b, counted: b}
+	for i, k := range visitKeys(e) {
+		c := a.cell(b, k)
+		c.visits++
+		c.bounces++ // until a second interaction
+		c.visitors.Add(e.Visitor)
+		c.dirty = true
+		s.visit[i] = c
+	}
+	b.live++
+	site.sessions[e.Visitor] = s
+	a.nSess++
+	return s
+}
+
+// extend moves the visit's last activity to now, adding to its duration.
+func (a *Aggregator) extend(s *session, now int64) {
+	if now <= s.last {
 		return
 	}
-	hour := e.Time.Unix() - e.Time.Unix()%3600
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	bk := bucketKey{site: e.Site, hour: hour}
-	b := a.buckets[bk]
-	if b == nil {
-		bk.site = strings.Clone(bk.site)
-		b = &bucket{cells: make(map[cellKey]*cell, 64)}
-		a.buckets[bk] = b
-	}
-	b.add(cellKey{dim: schema.DimTotal}, e)
-	b.add(cellKey{dim: schema.DimPage, value: e.Path}, e)
-	b.add(cellKey{dim: schema.DimSource, value: e.Source}, e)
-	b.add(cellKey{dim: schema.DimCountry, value: e.Country}, e)
-	b.add(cellKey{dim: schema.DimBrowser, value: e.Browser}, e)
-	if e.Browser != "" && e.BrowserVersion != "" {
-		b.add(cellKey{dim: schema.DimBrowserVersion, value: e.Browser, sub: e.BrowserVersion}, e)
-	}
-	b.add(cellKey{dim: schema.DimOS, value: e.OS}, e)
-	b.add(cellKey{dim: schema.DimDevice, value: e.Device}, e)
-	if e.Kind == Custom {
-		b.add(cellKey{dim: schema.DimGoal, value: e.Name}, e)
+	d := uint64(now - s.last)
+	s.last = now
+	for _, c := range s.visit {
+		c.duration += d
+		c.dirty = true
 	}
 }
 
-func (b *bucket) add(k cellKey, e *Event) {
-	c := b.cells[k]
-	if c == nil {
-		// Event strings are only valid during Add (see Event); a key
-		// that lives for the hour gets its own copy.
-		k.value, k.sub = strings.Clone(k.value), strings.Clone(k.sub)
-		c = &cell{visitors: sketch.New()}
-		b.cells[k] = c
+// engage adds an engagement event to the page it was sent from: the first
+// one of a pageview counts the pageview as engaged; scroll depth counts its
+// growth, so the page's scroll_sum is the sum of each pageview's maximum.
+func (a *Aggregator) engage(s *session, b *bucket, e *Event) {
+	page := a.cell(b, cellKey{dim: schema.DimPage, value: e.Path})
+	if !s.engaged || s.page != page {
+		s.page, s.engaged, s.maxScroll = page, true, 0
+		page.engagements++
 	}
-	if e.Kind == Pageview {
-		c.pageviews++
+	if sd := min(e.ScrollDepth, 100); sd > s.maxScroll {
+		page.scrollSum += uint64(sd - s.maxScroll)
+		s.maxScroll = sd
 	}
-	c.events++
-	c.visitors.Add(e.Visitor)
-	c.dirty = true
+	if e.EngagedMS > 0 {
+		page.engaged += uint64(e.EngagedMS)
+	}
+	page.dirty = true
 }
 
-func (a *Aggregator) cellCount() int {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	n := 0
-	for _, b := range a.buckets {
-		n += len(b.cells)
+// endSession counts the visit's exit page and forgets the visit.
+func (a *Aggregator) endSession(site *siteAgg, key uint64, s *session) {
+	if s.page != nil {
+		c := a.cell(s.bucket, cellKey{dim: schema.DimExitPage, value: s.page.key.value})
+		c.visits++
+		if s.interactions <= 1 {
+			c.bounces++
+		}
+		c.duration += uint64(s.last - s.start)
+		c.visitors.Add(key)
+		c.dirty = true
 	}
-	return n
+	s.bucket.live--
+	delete(site.sessions, key)
+	a.nSess--
 }
 
-// Run flushes every FlushInterval until ctx ends, then flushes once more
-// with a fresh deadline of stopTimeout so that a clean stop loses nothing the
-// store can take.
+// endSessions ends the visits that are over at now, or all when all is set
+// (a clean stop: their exit pages are counted now rather than lost).
+func (a *Aggregator) endSessions(now int64, all bool) {
+	for _, site := range a.sites {
+		for key, s := range site.sessions {
+			if all || a.ended(s, now) {
+				a.endSession(site, key, s)
+			}
+		}
+	}
+}
+
+// Run flushes every FlushInterval until ctx ends, then ends every visit and
+// flushes once more with a fresh deadline of stopTimeout, so that a clean
+// stop loses nothing the store can take.
 func (a *Aggregator) Run(ctx context.Context, stopTimeout time.Duration) error {
 	t := time.NewTicker(a.interval)
 	defer t.Stop()
@@ -209,6 +352,9 @@ func (a *Aggregator) Run(ctx context.Context, stopTimeout time.Duration) error {
 		case <-ctx.Done():
 			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopTimeout)
 			defer cancel()
+			a.mu.Lock()
+			a.endSessions(a.now().Unix(), true)
+			a.mu.Unlock()
 			if err := a.Flush(fctx); err != nil {
 				return fmt.Errorf("final flush: %w", err)
 			}
@@ -221,9 +367,10 @@ func (a *Aggregator) Run(ctx context.Context, stopTimeout time.Duration) error {
 	}
 }
 
-// Flush writes the current totals of every cell that changed since the last
-// successful flush. The state stays in memory until its hour has closed and
-// been written, so a failed flush is simply repeated by the next one.
+// Flush ends the visits that timed out and writes the current totals of
+// every cell that changed since the last successful flush. The state stays
+// in memory until its hour has closed, its visits ended and it was written,
+// so a failed flush is simply repeated by the next one.
 func (a *Aggregator) Flush(ctx context.Context) error {
 	a.flushMu.Lock()
 	defer a.flushMu.Unlock()
@@ -252,13 +399,14 @@ func (a *Aggregator) Flush(ctx context.Context) error {
 	return nil
 }
 
-// snapshot collects the dirty cells as rows under the lock, marks them
-// clean, and forgets buckets whose hour closed and which were fully written
-// by an earlier flush.
+// snapshot ends timed-out visits, collects the dirty cells as rows under the
+// lock, marks them clean, and forgets buckets that are closed (hour over,
+// no visit in progress) and were fully written by an earlier flush.
 func (a *Aggregator) snapshot() ([]Row, []*cell) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	now := a.now()
+	a.endSessions(now.Unix(), false)
 	ver := uint64(now.UnixNano())
 	if ver <= a.lastVer {
 		ver = a.lastVer + 1
@@ -266,32 +414,42 @@ func (a *Aggregator) snapshot() ([]Row, []*cell) {
 	a.lastVer = ver
 	var rows []Row
 	var written []*cell
-	for bk, b := range a.buckets {
-		closed := now.Unix() >= bk.hour+3600+int64(a.grace/time.Second)
-		dirty := false
-		hour := time.Unix(bk.hour, 0).UTC()
-		for ck, c := range b.cells {
-			if !c.dirty {
-				continue
+	for name, site := range a.sites {
+		for hour, b := range site.buckets {
+			closed := now.Unix() >= hour+3600+a.grace && b.live == 0
+			dirty := false
+			at := time.Unix(hour, 0).UTC()
+			for _, c := range b.cells {
+				if !c.dirty {
+					continue
+				}
+				dirty = true
+				sk, err := c.visitors.MarshalBinary()
+				if err != nil {
+					// Marshalling an in-memory sketch cannot fail short of
+					// a bug; keep the cell dirty rather than lose it.
+					a.log.Error("marshal sketch", "err", err)
+					continue
+				}
+				dim, value := c.key.row()
+				rows = append(rows, Row{
+					Site: name, Hour: at, Dimension: dim, Goal: c.key.goal, Value: value,
+					Writer: a.writer, Ver: ver,
+					Pageviews: c.pageviews, Events: c.events,
+					Engagements: c.engagements, ScrollSum: c.scrollSum, EngagedMS: c.engaged,
+					Visits: c.visits, Bounces: c.bounces, Duration: c.duration,
+					Sketch: sk,
+				})
+				c.dirty = false
+				written = append(written, c)
 			}
-			dirty = true
-			sk, err := c.visitors.MarshalBinary()
-			if err != nil {
-				// Marshalling an in-memory sketch cannot fail short of a
-				// bug; keep the cell dirty rather than lose it.
-				a.log.Error("marshal sketch", "err", err)
-				continue
+			if closed && !dirty {
+				a.nCells -= len(b.cells)
+				delete(site.buckets, hour)
 			}
-			rows = append(rows, Row{
-				Site: bk.site, Hour: hour, Dimension: ck.dim, Value: ck.rowValue(),
-				Writer: a.writer, Ver: ver,
-				Pageviews: c.pageviews, Events: c.events, Sketch: sk,
-			})
-			c.dirty = false
-			written = append(written, c)
 		}
-		if closed && !dirty {
-			delete(a.buckets, bk)
+		if len(site.buckets) == 0 && len(site.sessions) == 0 {
+			delete(a.sites, name)
 		}
 	}
 	return rows, written

@@ -2,106 +2,259 @@ package aggregator
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
+
+	"analytics/schema"
 )
 
-// discard is a Store that keeps only the last batch, for tests of the
-// in-memory side; the ClickHouse path is tested in chstore.
-type discard struct {
+// memStore is a Store that keeps the latest version of every row, as
+// ClickHouse's ReplacingMergeTree does, for tests of the in-memory side;
+// the ClickHouse path is tested in chstore.
+type memStore struct {
 	mu   sync.Mutex
+	rows map[string]Row
 	last []Row
 }
 
-func (d *discard) Write(_ context.Context, rows []Row) error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.last = rows
+func (m *memStore) Write(_ context.Context, rows []Row) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.rows == nil {
+		m.rows = map[string]Row{}
+	}
+	for _, r := range rows {
+		k := fmt.Sprint(r.Site, r.Hour.Unix(), r.Dimension, r.Goal, r.Value, r.Writer)
+		if old, ok := m.rows[k]; !ok || r.Ver > old.Ver {
+			m.rows[k] = r
+		}
+	}
+	m.last = rows
 	return nil
 }
 
-func pageview(at time.Time, path string, visitor uint64) *Event {
-	return &Event{Time: at, Site: "a.com", Kind: Pageview, Name: "pageview", Path: path,
-		Browser: "Chrome", BrowserVersion: "131", OS: "Windows", Device: "Desktop", Visitor: visitor}
+// sum adds the latest rows of one dimension value over all hours.
+func (m *memStore) sum(dim, goal, value string) Row {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out Row
+	for _, r := range m.rows {
+		if r.Dimension == dim && r.Goal == goal && r.Value == value {
+			out.Pageviews += r.Pageviews
+			out.Events += r.Events
+			out.Visits += r.Visits
+			out.Bounces += r.Bounces
+			out.Duration += r.Duration
+			out.Engagements += r.Engagements
+			out.ScrollSum += r.ScrollSum
+			out.EngagedMS += r.EngagedMS
+		}
+	}
+	return out
 }
 
-func TestRowsPerDimension(t *testing.T) {
-	now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
-	st := &discard{}
-	a, err := New(Options{Store: st, Now: func() time.Time { return now }})
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time { return c.t }
+
+func newAgg(t testing.TB, opts Options) (*Aggregator, *memStore, *clock) {
+	t.Helper()
+	st := &memStore{}
+	c := &clock{t: time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)}
+	opts.Store, opts.Now = st, c.now
+	a, err := New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	a.Add(pageview(now, "/", 1))
-	a.Add(&Event{Time: now, Site: "a.com", Kind: Custom, Name: "Signup", Path: "/", Visitor: 1})
-	a.Add(&Event{Time: now, Site: "a.com", Kind: Engagement, Name: "engagement", Path: "/", Visitor: 1})
+	return a, st, c
+}
+
+func pv(at time.Time, visitor uint64, path, source string) *Event {
+	return &Event{Time: at, Site: "a.com", Kind: Pageview, Name: "pageview", Path: path, Source: source, Referrer: source,
+		Country: "DE", Browser: "Chrome", BrowserVersion: "131", OS: "Windows", OSVersion: "10",
+		Device: "Desktop", Visitor: visitor, Interactive: true}
+}
+
+func flush(t testing.TB, a *Aggregator) {
+	t.Helper()
 	if err := a.Flush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	got := map[string]Row{}
-	for _, r := range st.last {
-		got[r.Dimension+"="+r.Value] = r
-	}
-	for key, want := range map[string][2]uint64{
-		"=":                                {1, 2},
-		"event:page=/":                     {1, 2},
-		"event:goal=Signup":                {0, 1},
-		"visit:browser=Chrome":             {1, 1},
-		"visit:browser_version=Chrome 131": {1, 1},
-		"visit:os=Windows":                 {1, 1},
-		"visit:device=Desktop":             {1, 1},
+}
+
+func TestVisits(t *testing.T) {
+	a, st, c := newAgg(t, Options{})
+	t0 := c.t
+	// Visitor 1: three pageviews over 5 minutes, from Google: one visit,
+	// no bounce, 300 s. Visitor 2: one pageview, a bounce. Visitor 3: a
+	// pageview and a non-interactive event: still a bounce.
+	a.Add(pv(t0, 1, "/", "google.com"))
+	a.Add(pv(t0.Add(2*time.Minute), 1, "/pricing", ""))
+	a.Add(pv(t0.Add(5*time.Minute), 1, "/signup", ""))
+	a.Add(pv(t0.Add(time.Minute), 2, "/pricing", "news.ycombinator.com"))
+	a.Add(pv(t0.Add(time.Minute), 3, "/", ""))
+	a.Add(&Event{Time: t0.Add(2 * time.Minute), Site: "a.com", Kind: Custom, Name: "Video played", Path: "/", Visitor: 3, Interactive: false})
+	// A late event of visitor 2 after the timeout starts a new visit.
+	c.t = t0.Add(40 * time.Minute)
+	a.Add(pv(c.t, 2, "/blog", ""))
+	c.t = t0.Add(80 * time.Minute) // every visit is over
+	flush(t, a)
+
+	for _, tc := range []struct {
+		dim, value                        string
+		visits, bounces, duration, pviews uint64
+	}{
+		{schema.DimTotal, "", 4, 3, 360, 6},
+		{schema.DimSource, "google.com", 1, 0, 300, 3}, // later pageviews count under the visit's source
+		{schema.DimSource, "news.ycombinator.com", 1, 1, 0, 1},
+		{schema.DimSource, "", 2, 2, 60, 2},
+		{schema.DimEntryPage, "/", 2, 1, 360, 0},
+		{schema.DimEntryPage, "/pricing", 1, 1, 0, 0},
+		{schema.DimExitPage, "/signup", 1, 0, 300, 0},
+		{schema.DimExitPage, "/pricing", 1, 1, 0, 0},
+		{schema.DimExitPage, "/", 1, 1, 60, 0},
+		{schema.DimExitPage, "/blog", 1, 1, 0, 0},
+		{schema.DimBrowserVersion, "Chrome 131", 4, 3, 360, 6},
+		{schema.DimOSVersion, "Windows 10", 4, 3, 360, 6},
+		{schema.DimChannel, "Organic Search", 1, 0, 300, 3},
 	} {
-		r, ok := got[key]
-		if !ok {
-			t.Errorf("no row %s", key)
-			continue
-		}
-		if r.Pageviews != want[0] || r.Events != want[1] {
-			t.Errorf("%s: pageviews %d events %d, want %v", key, r.Pageviews, r.Events, want)
-		}
-		if !r.Hour.Equal(now) || r.Writer != a.Writer() || r.Ver == 0 || len(r.Sketch) == 0 {
-			t.Errorf("%s: bad row %+v", key, r)
+		got := st.sum(tc.dim, "", tc.value)
+		if got.Visits != tc.visits || got.Bounces != tc.bounces || got.Duration != tc.duration || got.Pageviews != tc.pviews {
+			t.Errorf("%s=%q: visits %d bounces %d duration %d pageviews %d; want %d %d %d %d", tc.dim, tc.value,
+				got.Visits, got.Bounces, got.Duration, got.Pageviews, tc.visits, tc.bounces, tc.duration, tc.pviews)
 		}
 	}
-	if _, ok := got["event:goal=pageview"]; ok {
-		t.Error("pageviews must not appear as a goal")
+	if got := st.sum(schema.DimGoal, "", "Video played"); got.Events != 1 || got.Pageviews != 0 {
+		t.Errorf("goal: %+v", got)
 	}
 }
 
-func TestClosedBucketsAreForgottenAfterTheirLastFlush(t *testing.T) {
-	now := time.Date(2026, 11, 27, 10, 59, 30, 0, time.UTC)
-	a, err := New(Options{Store: &discard{}, Now: func() time.Time { return now }})
-	if err != nil {
+func TestEngagement(t *testing.T) {
+	a, st, c := newAgg(t, Options{})
+	eng := func(v uint64, path string, sd int, ms int64) bool {
+		return a.Add(&Event{Time: c.t, Site: "a.com", Kind: Engagement, Name: "engagement", Path: path, Visitor: v, ScrollDepth: sd, EngagedMS: ms})
+	}
+	if eng(9, "/", 50, 1000) {
+		t.Fatal("engagement without a visit was counted")
+	}
+	a.Add(pv(c.t, 1, "/post", ""))
+	eng(1, "/post", 40, 3000)
+	eng(1, "/post", 80, 2000) // same pageview: scroll grows to 80
+	eng(1, "/post", 60, 500)  // scroll went back up the page: max stays 80
+	a.Add(pv(c.t, 2, "/post", ""))
+	eng(2, "/post", 100, 10000)
+	a.Add(pv(c.t, 1, "/post", "")) // a new pageview of the same page
+	eng(1, "/post", 20, 1000)
+	flush(t, a)
+	got := st.sum(schema.DimPage, "", "/post")
+	if got.Engagements != 3 || got.ScrollSum != 80+100+20 || got.EngagedMS != 16500 || got.Pageviews != 3 {
+		t.Fatalf("engagement: %+v", got)
+	}
+}
+
+func TestPropsPerGoal(t *testing.T) {
+	a, st, c := newAgg(t, Options{})
+	add := func(v uint64, name string, props ...Prop) {
+		a.Add(&Event{Time: c.t, Site: "a.com", Kind: Custom, Name: name, Path: "/", Visitor: v, Interactive: true, Props: props})
+	}
+	add(1, "Signup", Prop{"plan", "pro"})
+	add(2, "Signup", Prop{"plan", "free"})
+	add(3, "Signup", Prop{"plan", "pro"})
+	add(3, "Outbound Link: Click", Prop{"url", "https://example.org/"})
+	flush(t, a)
+	if got := st.sum("event:props:plan", "Signup", "pro"); got.Events != 2 {
+		t.Errorf("plan=pro: %+v", got)
+	}
+	if got := st.sum("event:props:url", "Outbound Link: Click", "https://example.org/"); got.Events != 1 {
+		t.Errorf("outbound url: %+v", got)
+	}
+	if got := st.sum(schema.DimGoal, "", "Signup"); got.Events != 3 {
+		t.Errorf("goal: %+v", got)
+	}
+}
+
+func TestCapsFoldIntoOther(t *testing.T) {
+	a, st, c := newAgg(t, Options{MaxValues: 10, MaxPropKeys: 2})
+	for i := 0; i < 100; i++ {
+		a.Add(pv(c.t, uint64(i), fmt.Sprintf("/p/%d", i), ""))
+		a.Add(&Event{Time: c.t, Site: "a.com", Kind: Custom, Name: "E", Path: "/", Visitor: uint64(i), Interactive: true,
+			Props: []Prop{{"k", fmt.Sprint(i)}, {fmt.Sprint("key", i), "v"}}})
+	}
+	flush(t, a)
+	if got := st.sum(schema.DimPage, "", schema.OtherValue); got.Pageviews != 91 { // "/p/0".."/p/8" and "/" fit
+		t.Errorf("(other) pages: %d pageviews, want 91", got.Pageviews)
+	}
+	if got := st.sum(schema.DimTotal, "", ""); got.Pageviews != 100 || got.Events != 200 {
+		t.Errorf("totals must not fold: %+v", got)
+	}
+	if got := st.sum("event:props:k", "E", schema.OtherValue); got.Events != 90 {
+		t.Errorf("(other) values of k: %+v", got)
+	}
+	if got := st.sum("event:props:(other)", "E", schema.OtherValue); got.Events != 99 {
+		t.Errorf("(other) keys: %+v", got)
+	}
+	pages := 0
+	for _, r := range st.rows {
+		if r.Dimension == schema.DimPage {
+			pages++
+		}
+	}
+	if pages != 11 {
+		t.Errorf("%d page rows, want 10 values + (other)", pages)
+	}
+}
+
+func TestVisitEndsAtUTCMidnight(t *testing.T) {
+	a, st, c := newAgg(t, Options{})
+	c.t = time.Date(2026, 11, 27, 23, 50, 0, 0, time.UTC)
+	a.Add(pv(c.t, 1, "/", ""))
+	c.t = c.t.Add(15 * time.Minute) // 00:05 next day, within 30 minutes
+	a.Add(pv(c.t, 1, "/", ""))
+	c.t = c.t.Add(time.Hour)
+	flush(t, a)
+	if got := st.sum(schema.DimTotal, "", ""); got.Visits != 2 || got.Bounces != 2 {
+		t.Fatalf("a visit crossed midnight: %+v", got)
+	}
+}
+
+func TestMemoryIsReleased(t *testing.T) {
+	a, _, c := newAgg(t, Options{})
+	for i := 0; i < 1000; i++ {
+		a.Add(pv(c.t, uint64(i), fmt.Sprint("/", i%50), ""))
+	}
+	flush(t, a)
+	if a.nSess != 1000 || a.nCells == 0 {
+		t.Fatalf("sessions %d cells %d", a.nSess, a.nCells)
+	}
+	c.t = c.t.Add(2 * time.Hour)
+	flush(t, a) // visits end, exit pages written
+	flush(t, a) // buckets closed and clean: dropped
+	if a.nSess != 0 || a.nCells != 0 || len(a.sites) != 0 {
+		t.Fatalf("after the hour: sessions %d cells %d sites %d", a.nSess, a.nCells, len(a.sites))
+	}
+}
+
+func TestStopEndsVisits(t *testing.T) {
+	a, st, c := newAgg(t, Options{FlushInterval: time.Hour})
+	a.Add(pv(c.t, 1, "/a", ""))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := a.Run(ctx, time.Second); err != nil {
 		t.Fatal(err)
 	}
-	a.Add(pageview(now, "/", 1))
-	ctx := context.Background()
-	if err := a.Flush(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if a.cellCount() == 0 {
-		t.Fatal("open bucket dropped")
-	}
-	now = now.Add(2 * time.Minute)
-	if err := a.Flush(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if n := a.cellCount(); n != 0 {
-		t.Fatalf("%d cells still held after the hour closed and was written", n)
+	if got := st.sum(schema.DimExitPage, "", "/a"); got.Visits != 1 {
+		t.Fatalf("exit page after a clean stop: %+v", got)
 	}
 }
 
 func TestVersionsIncrease(t *testing.T) {
-	now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
-	st := &discard{}
-	a, _ := New(Options{Store: st, Now: func() time.Time { return now }}) // frozen clock
+	a, st, c := newAgg(t, Options{})
 	var last uint64
 	for i := 0; i < 3; i++ {
-		a.Add(pageview(now, "/", uint64(i)))
-		if err := a.Flush(context.Background()); err != nil {
-			t.Fatal(err)
-		}
+		a.Add(pv(c.t, uint64(i), "/", "")) // frozen clock
+		flush(t, a)
 		if v := st.last[0].Ver; v <= last {
 			t.Fatalf("ver %d after %d", v, last)
 		} else {
@@ -111,16 +264,15 @@ func TestVersionsIncrease(t *testing.T) {
 }
 
 func BenchmarkAdd(b *testing.B) {
-	now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
-	a, _ := New(Options{Store: &discard{}, Now: func() time.Time { return now }})
+	a, _, c := newAgg(b, Options{})
 	paths := []string{"/", "/pricing", "/blog/a", "/blog/b", "/docs"}
-	ev := pageview(now, "/", 0)
+	ev := pv(c.t, 0, "/", "google.com")
 	b.ReportAllocs()
 	i := uint64(0)
 	for b.Loop() {
 		i++
 		ev.Path = paths[i%5]
-		ev.Visitor = i * 0x9E3779B97F4A7C15
+		ev.Visitor = (i % 5000) * 0x9E3779B97F4A7C15 // 5000 visitors, ~N pageviews each
 		a.Add(ev)
 	}
 }

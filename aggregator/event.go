@@ -47,13 +47,21 @@ type Event struct {
 	Path string
 	// Source is the referrer host (without "www.") or the utm_source; "" means
 	// direct / none.
-	Source      string
+	Source string
+	// Referrer is the referrer host alone ("" for none or the site itself).
+	Referrer    string
+	UTMSource   string
 	UTMMedium   string
 	UTMCampaign string
 	UTMContent  string
 	UTMTerm     string
-	// Country is an ISO 3166-1 alpha-2 code, "" when unknown.
+	// ClickID is the name (never the value) of an ad click id in the page
+	// URL, such as "gclid": it marks paid traffic.
+	ClickID string
+	// Country is an ISO 3166-1 alpha-2 code, "" when unknown; Region an ISO
+	// 3166-2 subdivision code such as "DE-BY", "" without a City database.
 	Country string
+	Region  string
 	// Browser, OS and Device follow Plausible's names ("Chrome", "Mac",
 	// "Desktop"); BrowserVersion is the major version only.
 	Browser        string

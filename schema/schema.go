@@ -25,12 +25,29 @@ const (
 	DimPage           = "event:page"
 	DimGoal           = "event:goal"
 	DimSource         = "visit:source"
+	DimChannel        = "visit:channel"
+	DimUTMSource      = "visit:utm_source"
+	DimUTMMedium      = "visit:utm_medium"
+	DimUTMCampaign    = "visit:utm_campaign"
+	DimUTMContent     = "visit:utm_content"
+	DimUTMTerm        = "visit:utm_term"
 	DimCountry        = "visit:country"
+	DimRegion         = "visit:region"
 	DimBrowser        = "visit:browser"
 	DimBrowserVersion = "visit:browser_version"
 	DimOS             = "visit:os"
+	DimOSVersion      = "visit:os_version"
 	DimDevice         = "visit:device"
+	DimEntryPage      = "visit:entry_page"
+	DimExitPage       = "visit:exit_page"
+	// DimPropsPrefix + key is the dimension of a custom property; such rows
+	// carry the event name in the goal column.
+	DimPropsPrefix = "event:props:"
 )
+
+// OtherValue is the value that collects what a cap or the k-anonymity
+// threshold folds away.
+const OtherValue = "(other)"
 
 // Version is a ClickHouse server version.
 type Version struct {

@@ -15,7 +15,8 @@ import (
 // maxBatch bounds the rows sent in one INSERT.
 const maxBatch = 50000
 
-const insertSQL = "INSERT INTO stats_hourly (site, hour, dimension, value, writer, ver, pageviews, events, sketch)"
+const insertSQL = "INSERT INTO stats_hourly (site, hour, dimension, goal, value, writer, ver, " +
+	"pageviews, events, visits, bounces, duration, engagements, scroll_sum, engaged_ms, sketch)"
 
 // Store writes aggregator rows to ClickHouse.
 type Store struct {
@@ -46,7 +47,9 @@ func (s *Store) write(ctx context.Context, rows []aggregator.Row) error {
 	defer batch.Close()
 	for i := range rows {
 		r := &rows[i]
-		if err := batch.Append(r.Site, r.Hour, r.Dimension, r.Value, r.Writer, r.Ver, r.Pageviews, r.Events, string(r.Sketch)); err != nil {
+		if err := batch.Append(r.Site, r.Hour, r.Dimension, r.Goal, r.Value, r.Writer, r.Ver,
+			r.Pageviews, r.Events, r.Visits, r.Bounces, r.Duration, r.Engagements, r.ScrollSum, r.EngagedMS,
+			string(r.Sketch)); err != nil {
 			return fmt.Errorf("append row to stats_hourly batch: %w", err)
 		}
 	}

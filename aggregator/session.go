@@ -1,0 +1,72 @@
+package aggregator
+
+import (
+	"analytics/aggregator/channel"
+	"analytics/schema"
+)
+
+// visitDims are the dimensions a visit is attributed to, with the values of
+// the event that started it (as Plausible does: a visit that came from
+// Google counts all its pageviews under Google). The first two get only
+// visit metrics; the others also count the visit's events.
+var visitDims = [...]string{
+	schema.DimTotal, schema.DimEntryPage,
+	schema.DimSource, schema.DimChannel,
+	schema.DimUTMSource, schema.DimUTMMedium, schema.DimUTMCampaign, schema.DimUTMContent, schema.DimUTMTerm,
+	schema.DimCountry, schema.DimRegion,
+	schema.DimBrowser, schema.DimBrowserVersion, schema.DimOS, schema.DimOSVersion, schema.DimDevice,
+}
+
+const (
+	visitTotal = iota
+	visitEntry
+	visitFirstEventDim // visitDims[visitFirstEventDim:] also count events
+)
+
+// session is one visit in progress, in memory only. It is keyed by the
+// visitor key in its site's map and never written anywhere.
+type session struct {
+	start, last int64 // unix seconds
+	bucket      *bucket
+	// visit are the visit's cells in its start bucket, one per visitDims
+	// entry; their keys also give the visit's dimension values for the
+	// events that follow.
+	visit        [len(visitDims)]*cell
+	interactions uint32
+	// counted is the bucket whose visit-dimension cells last counted this
+	// visit's visitor: later events in it need not insert it again.
+	counted *bucket
+	// page is the current page's cell (its key holds the path).
+	page *cell
+	// Engagement of the current pageview.
+	engaged   bool
+	maxScroll int
+}
+
+// visitKeys returns the cell keys of a new visit started by e.
+func visitKeys(e *Event) [len(visitDims)]cellKey {
+	var ks [len(visitDims)]cellKey
+	for i, d := range visitDims {
+		ks[i].dim = d
+	}
+	ks[visitEntry].value = e.Path
+	ks[2].value = e.Source
+	ks[3].value = channel.Classify(e.Referrer, e.UTMSource, e.UTMMedium, e.UTMCampaign, e.ClickID)
+	ks[4].value = e.UTMSource
+	ks[5].value = e.UTMMedium
+	ks[6].value = e.UTMCampaign
+	ks[7].value = e.UTMContent
+	ks[8].value = e.UTMTerm
+	ks[9].value = e.Country
+	ks[10].value = e.Region
+	ks[11].value = e.Browser
+	if e.Browser != "" && e.BrowserVersion != "" {
+		ks[12].value, ks[12].sub = e.Browser, e.BrowserVersion
+	}
+	ks[13].value = e.OS
+	if e.OS != "" && e.OSVersion != "" {
+		ks[14].value, ks[14].sub = e.OS, e.OSVersion
+	}
+	ks[15].value = e.Device
+	return ks
+}
