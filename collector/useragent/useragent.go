@@ -1,8 +1,9 @@
 // Package useragent owns the coarse classification of a User-Agent header:
-// browser and major version, operating system and major version, device class
-// and whether the client is a bot. Names follow Plausible's ("Chrome",
-// "Samsung Internet", "Mac", "GNU/Linux", "Tablet", ...) so that dashboards and
-// the Stats API read the same as Plausible's.
+// browser and major version, operating system and major version, device class,
+// and for automated clients which kind of bot they are (Classes: crawler,
+// headless, preview, monitor, library, invalid; see bot.go). Names follow
+// Plausible's ("Chrome", "Samsung Internet", "Mac", "GNU/Linux", "Tablet", ...)
+// so that dashboards and the Stats API read the same as Plausible's.
 //
 // The User-Agent string itself never leaves this package: callers get an Info
 // that holds only values from small, fixed vocabularies plus major version
@@ -12,7 +13,6 @@
 package useragent
 
 import (
-	"bytes"
 	"strings"
 
 	mssola "github.com/mssola/useragent"
@@ -20,14 +20,16 @@ import (
 
 // Info is the coarse classification of one User-Agent string. Empty strings
 // mean "unknown"; the aggregator decides how to show them. When Bot is true
-// all other fields are empty: bots are dropped, not classified.
+// BotClass says which kind of bot and all other fields are empty: bots are
+// dropped, not classified.
 type Info struct {
 	Browser        string // "Chrome", "Firefox", "Safari", "Edge", "Samsung Internet", ...
 	BrowserVersion string // major version only, e.g. "120"
 	OS             string // "Windows", "Mac", "iOS", "Android", "GNU/Linux", "Chrome OS", ...
 	OSVersion      string // major version only, e.g. "17" for iOS 17.2
 	Device         string // "Desktop", "Mobile" or "Tablet"
-	Bot            bool
+	Bot            bool   // BotClass != ""
+	BotClass       string // one of Classes for bots, "" for humans
 }
 
 // Device classes.
@@ -39,7 +41,8 @@ const (
 
 // Length bounds of a plausible browser User-Agent. Real browsers send 60 to
 // 400 bytes; anything outside these bounds is a script or an attack and is
-// classified as a bot without being parsed or cached.
+// classified as a bot without being parsed or cached: short strings by their
+// markers ("curl" is a library) or as invalid, long ones as invalid.
 const (
 	minLen = 10
 	maxLen = 1000
@@ -60,8 +63,15 @@ func New(cacheSize int) *Parser {
 // Parse classifies ua. It does not retain ua: on a cache miss the string is
 // copied once. A cache hit does not allocate.
 func (p *Parser) Parse(ua []byte) Info {
-	if len(ua) < minLen || len(ua) > maxLen {
-		return Info{Bot: true}
+	if len(ua) > maxLen {
+		return botInfo(invalid)
+	}
+	if len(ua) < minLen {
+		c := botClass(ua)
+		if c == human {
+			c = invalid
+		}
+		return botInfo(c)
 	}
 	if p.cache != nil {
 		if info, ok := p.cache.get(ua); ok {
@@ -78,19 +88,25 @@ func (p *Parser) Parse(ua []byte) Info {
 
 // classify does the uncached work for one User-Agent of acceptable length.
 func classify(ua string) Info {
-	if isAutomation(ua) {
-		return Info{Bot: true}
+	if c := botClass(ua); c != human {
+		return botInfo(c)
 	}
 	var m mssola.UserAgent
 	m.Parse(ua)
 	if m.Bot() {
-		return Info{Bot: true}
+		// mssola finds a few more crawlers, by a link in a comment.
+		return botInfo(crawler)
 	}
 	var info Info
 	info.OS, info.OSVersion = operatingSystem(&m)
 	info.Browser, info.BrowserVersion = browser(ua, &m, info.OS)
 	info.Device = device(ua, &m, info.OS, info.Browser)
 	return info
+}
+
+// botInfo is the Info of a bot of class c.
+func botInfo(c class) Info {
+	return Info{Bot: true, BotClass: c.String()}
 }
 
 // productOverrides are product tokens ("Name/1.2.3") that identify a browser
@@ -269,47 +285,4 @@ func major(v string) string {
 		}
 	}
 	return strings.Clone(v)
-}
-
-// lowerASCII writes the ASCII lower case of s into dst (len(dst) >= len(s))
-// and returns the written prefix.
-func lowerASCII(dst []byte, s string) []byte {
-	dst = dst[:len(s)]
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		dst[i] = c
-	}
-	return dst
-}
-
-// isAutomation reports whether ua contains one of automationMarkers, case
-// insensitively. len(ua) <= maxLen.
-func isAutomation(ua string) bool {
-	var buf [maxLen]byte
-	low := lowerASCII(buf[:], ua)
-	for _, m := range automationMarkers {
-		if bytes.Contains(low, m) {
-			return true
-		}
-	}
-	return containsBot(low)
-}
-
-// containsBot reports whether low contains "bot" other than in the name of the
-// phone maker Cubot, whose devices send "CUBOT_X30" and the like.
-func containsBot(low []byte) bool {
-	for i := 0; ; {
-		j := bytes.Index(low[i:], []byte("bot"))
-		if j < 0 {
-			return false
-		}
-		at := i + j
-		if at < 2 || string(low[at-2:at]) != "cu" {
-			return true
-		}
-		i = at + 3
-	}
 }

@@ -73,65 +73,65 @@ func TestParse(t *testing.T) {
 		ua   string
 		want Info
 	}{
-		{"chrome windows", uaChromeWindows, Info{"Chrome", "120", "Windows", "10", Desktop, false}},
-		{"chrome mac", uaChromeMac, Info{"Chrome", "120", "Mac", "10", Desktop, false}},
-		{"chrome linux", uaChromeLinux, Info{"Chrome", "120", "GNU/Linux", "", Desktop, false}},
-		{"chrome windows 7", uaChromeWin7, Info{"Chrome", "109", "Windows", "7", Desktop, false}},
-		{"chrome os", uaChromeOS, Info{"Chrome", "120", "Chrome OS", "", Desktop, false}},
-		{"firefox windows", uaFirefoxWindows, Info{"Firefox", "121", "Windows", "10", Desktop, false}},
-		{"firefox mac", uaFirefoxMac, Info{"Firefox", "121", "Mac", "10", Desktop, false}},
-		{"firefox linux", uaFirefoxLinux, Info{"Firefox", "121", "GNU/Linux", "", Desktop, false}},
-		{"firefox ubuntu", uaFirefoxUbuntu, Info{"Firefox", "121", "GNU/Linux", "", Desktop, false}},
-		{"firefox fedora", uaFirefoxFedora, Info{"Firefox", "120", "GNU/Linux", "", Desktop, false}},
-		{"safari mac", uaSafariMac, Info{"Safari", "17", "Mac", "10", Desktop, false}},
-		{"edge windows", uaEdgeWindows, Info{"Edge", "120", "Windows", "10", Desktop, false}},
-		{"edge mac", uaEdgeMac, Info{"Edge", "120", "Mac", "10", Desktop, false}},
-		{"edge legacy", uaEdgeLegacy, Info{"Edge", "18", "Windows", "10", Desktop, false}},
-		{"internet explorer 11", uaIE11, Info{"Internet Explorer", "11", "Windows", "7", Desktop, false}},
-		{"opera windows", uaOperaWindows, Info{"Opera", "105", "Windows", "10", Desktop, false}},
-		{"opera presto", uaOperaPresto, Info{"Opera", "12", "Windows", "7", Desktop, false}},
-		{"vivaldi", uaVivaldi, Info{"Vivaldi", "6", "Windows", "10", Desktop, false}},
-		{"yandex", uaYandex, Info{"Yandex Browser", "23", "Windows", "10", Desktop, false}},
-		{"iphone safari", uaIPhoneSafari, Info{"Safari", "17", "iOS", "17", Mobile, false}},
-		{"iphone chrome", uaIPhoneChrome, Info{"Chrome", "120", "iOS", "17", Mobile, false}},
-		{"iphone firefox", uaIPhoneFirefox, Info{"Firefox", "121", "iOS", "17", Mobile, false}},
-		{"iphone edge", uaIPhoneEdge, Info{"Edge", "120", "iOS", "17", Mobile, false}},
-		{"iphone facebook in-app", uaIPhoneFacebook, Info{"Safari (in-app)", "", "iOS", "17", Mobile, false}},
-		{"ipad safari", uaIPadSafari, Info{"Safari", "17", "iOS", "17", Tablet, false}},
-		{"android chrome mobile", uaAndroidChrome, Info{"Chrome", "120", "Android", "10", Mobile, false}},
-		{"android chrome tablet", uaAndroidTablet, Info{"Chrome", "120", "Android", "13", Tablet, false}},
-		{"android 4.4 chrome", uaAndroidOld, Info{"Chrome", "34", "Android", "4", Mobile, false}},
-		{"samsung internet", uaSamsung, Info{"Samsung Internet", "23", "Android", "13", Mobile, false}},
-		{"samsung internet tablet", uaSamsungTablet, Info{"Samsung Internet", "22", "Android", "12", Tablet, false}},
-		{"android webview", uaAndroidWebview, Info{"Chrome Webview", "119", "Android", "13", Mobile, false}},
-		{"firefox android", uaFirefoxAndroid, Info{"Firefox", "121", "Android", "14", Mobile, false}},
-		{"firefox android tablet", uaFirefoxTablet, Info{"Firefox", "121", "Android", "13", Tablet, false}},
-		{"opera android", uaOperaAndroid, Info{"Opera", "79", "Android", "10", Mobile, false}},
-		{"edge android", uaEdgeAndroid, Info{"Edge", "120", "Android", "10", Mobile, false}},
-		{"uc browser", uaUCBrowser, Info{"UC Browser", "13", "Android", "10", Mobile, false}},
-		{"cubot phone is not a bot", uaCubot, Info{"Chrome", "120", "Android", "10", Mobile, false}},
-		{"windows phone", uaWindowsPhone, Info{"Edge", "15", "Windows Phone", "10", Mobile, false}},
+		{"chrome windows", uaChromeWindows, Info{"Chrome", "120", "Windows", "10", Desktop, false, ""}},
+		{"chrome mac", uaChromeMac, Info{"Chrome", "120", "Mac", "10", Desktop, false, ""}},
+		{"chrome linux", uaChromeLinux, Info{"Chrome", "120", "GNU/Linux", "", Desktop, false, ""}},
+		{"chrome windows 7", uaChromeWin7, Info{"Chrome", "109", "Windows", "7", Desktop, false, ""}},
+		{"chrome os", uaChromeOS, Info{"Chrome", "120", "Chrome OS", "", Desktop, false, ""}},
+		{"firefox windows", uaFirefoxWindows, Info{"Firefox", "121", "Windows", "10", Desktop, false, ""}},
+		{"firefox mac", uaFirefoxMac, Info{"Firefox", "121", "Mac", "10", Desktop, false, ""}},
+		{"firefox linux", uaFirefoxLinux, Info{"Firefox", "121", "GNU/Linux", "", Desktop, false, ""}},
+		{"firefox ubuntu", uaFirefoxUbuntu, Info{"Firefox", "121", "GNU/Linux", "", Desktop, false, ""}},
+		{"firefox fedora", uaFirefoxFedora, Info{"Firefox", "120", "GNU/Linux", "", Desktop, false, ""}},
+		{"safari mac", uaSafariMac, Info{"Safari", "17", "Mac", "10", Desktop, false, ""}},
+		{"edge windows", uaEdgeWindows, Info{"Edge", "120", "Windows", "10", Desktop, false, ""}},
+		{"edge mac", uaEdgeMac, Info{"Edge", "120", "Mac", "10", Desktop, false, ""}},
+		{"edge legacy", uaEdgeLegacy, Info{"Edge", "18", "Windows", "10", Desktop, false, ""}},
+		{"internet explorer 11", uaIE11, Info{"Internet Explorer", "11", "Windows", "7", Desktop, false, ""}},
+		{"opera windows", uaOperaWindows, Info{"Opera", "105", "Windows", "10", Desktop, false, ""}},
+		{"opera presto", uaOperaPresto, Info{"Opera", "12", "Windows", "7", Desktop, false, ""}},
+		{"vivaldi", uaVivaldi, Info{"Vivaldi", "6", "Windows", "10", Desktop, false, ""}},
+		{"yandex", uaYandex, Info{"Yandex Browser", "23", "Windows", "10", Desktop, false, ""}},
+		{"iphone safari", uaIPhoneSafari, Info{"Safari", "17", "iOS", "17", Mobile, false, ""}},
+		{"iphone chrome", uaIPhoneChrome, Info{"Chrome", "120", "iOS", "17", Mobile, false, ""}},
+		{"iphone firefox", uaIPhoneFirefox, Info{"Firefox", "121", "iOS", "17", Mobile, false, ""}},
+		{"iphone edge", uaIPhoneEdge, Info{"Edge", "120", "iOS", "17", Mobile, false, ""}},
+		{"iphone facebook in-app", uaIPhoneFacebook, Info{"Safari (in-app)", "", "iOS", "17", Mobile, false, ""}},
+		{"ipad safari", uaIPadSafari, Info{"Safari", "17", "iOS", "17", Tablet, false, ""}},
+		{"android chrome mobile", uaAndroidChrome, Info{"Chrome", "120", "Android", "10", Mobile, false, ""}},
+		{"android chrome tablet", uaAndroidTablet, Info{"Chrome", "120", "Android", "13", Tablet, false, ""}},
+		{"android 4.4 chrome", uaAndroidOld, Info{"Chrome", "34", "Android", "4", Mobile, false, ""}},
+		{"samsung internet", uaSamsung, Info{"Samsung Internet", "23", "Android", "13", Mobile, false, ""}},
+		{"samsung internet tablet", uaSamsungTablet, Info{"Samsung Internet", "22", "Android", "12", Tablet, false, ""}},
+		{"android webview", uaAndroidWebview, Info{"Chrome Webview", "119", "Android", "13", Mobile, false, ""}},
+		{"firefox android", uaFirefoxAndroid, Info{"Firefox", "121", "Android", "14", Mobile, false, ""}},
+		{"firefox android tablet", uaFirefoxTablet, Info{"Firefox", "121", "Android", "13", Tablet, false, ""}},
+		{"opera android", uaOperaAndroid, Info{"Opera", "79", "Android", "10", Mobile, false, ""}},
+		{"edge android", uaEdgeAndroid, Info{"Edge", "120", "Android", "10", Mobile, false, ""}},
+		{"uc browser", uaUCBrowser, Info{"UC Browser", "13", "Android", "10", Mobile, false, ""}},
+		{"cubot phone is not a bot", uaCubot, Info{"Chrome", "120", "Android", "10", Mobile, false, ""}},
+		{"windows phone", uaWindowsPhone, Info{"Edge", "15", "Windows Phone", "10", Mobile, false, ""}},
 
-		{"googlebot", uaGooglebot, Info{Bot: true}},
-		{"googlebot smartphone", uaGooglebotMobile, Info{Bot: true}},
-		{"bingbot", uaBingbot, Info{Bot: true}},
-		{"curl", uaCurl, Info{Bot: true}},
-		{"wget", uaWget, Info{Bot: true}},
-		{"python requests", uaPythonRequests, Info{Bot: true}},
-		{"go http client", uaGoHTTP, Info{Bot: true}},
-		{"headless chrome", uaHeadlessChrome, Info{Bot: true}},
-		{"facebookexternalhit", uaFacebookHit, Info{Bot: true}},
-		{"lighthouse", uaLighthouse, Info{Bot: true}},
-		{"ahrefs", uaAhrefs, Info{Bot: true}},
-		{"uptimerobot", uaUptimeRobot, Info{Bot: true}},
-		{"whatsapp preview", uaWhatsApp, Info{Bot: true}},
-		{"gptbot", uaGPTBot, Info{Bot: true}},
-		{"pingdom", uaPingdom, Info{Bot: true}},
-		{"playwright", uaPlaywrightWebkit, Info{Bot: true}},
-		{"empty", "", Info{Bot: true}},
-		{"too short", "Mozilla/5", Info{Bot: true}},
-		{"too long", uaChromeWindows + strings.Repeat(" x", 500), Info{Bot: true}},
-		{"unknown product", "SomeApp/1.0 (+custom build; linux)", Info{}},
+		{"googlebot", uaGooglebot, Info{Bot: true, BotClass: BotCrawler}},
+		{"googlebot smartphone", uaGooglebotMobile, Info{Bot: true, BotClass: BotCrawler}},
+		{"bingbot", uaBingbot, Info{Bot: true, BotClass: BotCrawler}},
+		{"curl", uaCurl, Info{Bot: true, BotClass: BotLibrary}},
+		{"wget", uaWget, Info{Bot: true, BotClass: BotLibrary}},
+		{"python requests", uaPythonRequests, Info{Bot: true, BotClass: BotLibrary}},
+		{"go http client", uaGoHTTP, Info{Bot: true, BotClass: BotLibrary}},
+		{"headless chrome", uaHeadlessChrome, Info{Bot: true, BotClass: BotHeadless}},
+		{"facebookexternalhit", uaFacebookHit, Info{Bot: true, BotClass: BotPreview}},
+		{"lighthouse", uaLighthouse, Info{Bot: true, BotClass: BotHeadless}},
+		{"ahrefs", uaAhrefs, Info{Bot: true, BotClass: BotCrawler}},
+		{"uptimerobot", uaUptimeRobot, Info{Bot: true, BotClass: BotMonitor}},
+		{"whatsapp preview", uaWhatsApp, Info{Bot: true, BotClass: BotPreview}},
+		{"gptbot", uaGPTBot, Info{Bot: true, BotClass: BotCrawler}},
+		{"pingdom", uaPingdom, Info{Bot: true, BotClass: BotMonitor}},
+		{"playwright", uaPlaywrightWebkit, Info{Bot: true, BotClass: BotHeadless}},
+		{"empty", "", Info{Bot: true, BotClass: BotInvalid}},
+		{"too short", "Mozilla/5", Info{Bot: true, BotClass: BotInvalid}},
+		{"too long", uaChromeWindows + strings.Repeat(" x", 500), Info{Bot: true, BotClass: BotInvalid}},
+		{"unknown product", "SomeApp/1.0 (+custom build; linux)", Info{Bot: true, BotClass: BotLibrary}},
 	}
 	p := New(100)
 	for _, tt := range tests {
@@ -268,7 +268,11 @@ func BenchmarkParse(b *testing.B) {
 	for _, bc := range []struct{ name, ua string }{
 		{"browser=chrome", uaChromeWindows},
 		{"browser=samsung", uaSamsung},
-		{"browser=bot", uaGooglebot},
+		{"browser=instagram", uaIPhoneFacebook},
+		{"bot=googlebot", uaGooglebot},
+		{"bot=googlebot-smartphone", uaGooglebotMobile},
+		{"bot=headless", uaHeadlessChrome},
+		{"bot=curl", uaCurl},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			p := New(0)
@@ -280,6 +284,27 @@ func BenchmarkParse(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkBotClass measures the bot classification alone, which runs on
+// every cache miss before the parser.
+func BenchmarkBotClass(b *testing.B) {
+	for _, bc := range []struct{ name, ua string }{
+		{"ua=chrome", uaChromeWindows},
+		{"ua=instagram", uaIPhoneFacebook},
+		{"ua=googlebot", uaGooglebot},
+		{"ua=curl", uaCurl},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			ua := []byte(bc.ua)
+			b.ReportAllocs()
+			for b.Loop() {
+				classSink = botClass(ua)
+			}
+		})
+	}
+}
+
+var classSink class
 
 // BenchmarkParseCached measures a cache hit, the common case.
 func BenchmarkParseCached(b *testing.B) {
