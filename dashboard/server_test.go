@@ -176,6 +176,9 @@ func TestQueryAPI(t *testing.T) {
 		{"unknown field", call{auth: bearer(allKey), body: `{"site_id":"example.com","metrics":["visitors"],"date_range":"7d","interval":"day"}`}, 400, `#: unknown field "interval"`},
 		{"two filter dimensions", call{auth: bearer(allKey), body: `{"site_id":"example.com","metrics":["visitors"],"date_range":"7d","filters":[["is","event:page",["/"]],["is","visit:os",["Mac"]]]}`}, 400, "one dimension per row"},
 		{"not json", call{auth: bearer(allKey), body: `site_id=example.com`}, 400, "must be a JSON object"},
+		{"visit metric by page", call{auth: bearer(allKey), body: `{"site_id":"example.com","metrics":["bounce_rate"],"date_range":"7d","dimensions":["event:page"]}`}, 400, `#/metrics/0: metric "bounce_rate" cannot be queried for "event:page"`},
+		{"scroll depth without page", call{auth: bearer(allKey), body: `{"site_id":"example.com","metrics":["scroll_depth"],"date_range":"7d"}`}, 400, "needs an event:page dimension or filter"},
+		{"invalid comparison", call{auth: bearer(allKey), body: `{"site_id":"example.com","metrics":["visitors"],"date_range":"7d","include":{"comparisons":{"mode":"last_week"}}}`}, 400, `#/include/comparisons/mode: invalid comparison mode "last_week"`},
 		{"multipart content type", call{auth: bearer(allKey), contentType: "multipart/form-data; boundary=x", body: `{}`}, 415, "Content-Type: application/json"},
 		{"body too large", call{auth: bearer(allKey), body: `{"site_id":"` + strings.Repeat("a", 70<<10) + `"}`}, 413, "larger than 64 KiB"},
 		{"get query", call{method: http.MethodGet, auth: bearer(allKey)}, 405, "method not allowed"},
@@ -266,6 +269,23 @@ func TestQueryAPI(t *testing.T) {
 		}
 		if strings.Contains(rec.Body.String(), "private-page") {
 			t.Error("a row below the threshold appears by name")
+		}
+	})
+
+	t.Run("comparison and percentage", func(t *testing.T) {
+		rec := call{auth: bearer(allKey),
+			body: `{"site_id":"example.com","metrics":["visitors","percentage"],"date_range":"7d","dimensions":["event:page"],"include":{"comparisons":{"mode":"previous_period"}}}`}.do(t, h)
+		if rec.Code != 200 {
+			t.Fatalf("status %d: %s", rec.Code, rec.Body)
+		}
+		for _, want := range []string{
+			`{"results":[{"dimensions":["/"],"metrics":[12,66.7],"comparison":{"dimensions":["/"],"metrics":[0,null],"change":[100,null]}},`,
+			`{"dimensions":["(other)"],"metrics":[2,11.1],"comparison":{"dimensions":["(other)"],"metrics":[0,null],"change":[100,null]}}]`,
+			`"include":{"imports":false,"time_labels":false,"total_rows":false,"comparisons":{"mode":"previous_period"}},"comparison_date_range":["2026-11-13T00:00:00+01:00","2026-11-19T23:59:59+01:00"]}}`,
+		} {
+			if !strings.Contains(rec.Body.String(), want) {
+				t.Errorf("body %s\nlacks %s", rec.Body, want)
+			}
 		}
 	})
 

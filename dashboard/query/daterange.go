@@ -40,6 +40,16 @@ type DateRange struct {
 	From, To string
 }
 
+// wholeDays reports whether the range is made of whole days: a period or
+// two dates rather than two RFC 3339 times.
+func (d DateRange) wholeDays() bool {
+	if d.Period != "" {
+		return true
+	}
+	_, err := time.Parse(dateLayout, d.From)
+	return err == nil
+}
+
 // input is the value echoed for the request as given.
 func (d DateRange) input() any {
 	if d.Period != "" {
@@ -72,7 +82,7 @@ func parseDateRange(raw json.RawMessage) (DateRange, error) {
 		if err != nil {
 			return DateRange{}, errorf("%s/1: %s is not a date like %q, as %s/0 is", path, quoteValue(pair[1]), dateLayout, path)
 		}
-		if err := checkSpan(from, to); err != nil {
+		if err := checkSpan(path, from, to); err != nil {
 			return DateRange{}, err
 		}
 		return DateRange{From: from.Format(dateLayout), To: to.Format(dateLayout)}, nil
@@ -85,14 +95,13 @@ func parseDateRange(raw json.RawMessage) (DateRange, error) {
 	if err != nil {
 		return DateRange{}, errorf("%s/1: %s is not an RFC 3339 time like %s/0", path, quoteValue(pair[1]), path)
 	}
-	if err := checkSpan(from, to); err != nil {
+	if err := checkSpan(path, from, to); err != nil {
 		return DateRange{}, err
 	}
 	return DateRange{From: from.Format(time.RFC3339), To: to.Format(time.RFC3339)}, nil
 }
 
-func checkSpan(from, to time.Time) error {
-	const path = "#/date_range"
+func checkSpan(path string, from, to time.Time) error {
 	for i, t := range []time.Time{from, to} {
 		if y := t.UTC().Year(); y < minYear || y >= maxYear {
 			return errorf("%s/%d: %s is outside the years %d to %d", path, i, quoteValue(t.Format(time.RFC3339)), minYear, maxYear-1)

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"analytics/schema"
 )
 
 // Filter operators.
@@ -18,7 +20,8 @@ const (
 	OpNot         = "not"
 )
 
-const oneDimensionHelp = "aggregate-only storage keeps one dimension per row, so a query can filter on one dimension only, and only on the dimension it breaks down by when it has one"
+const oneDimensionHelp = "aggregate-only storage keeps one dimension per row, so a query can filter on one dimension only, " +
+	"and only on the dimension it breaks down by when it has one (the one exception: event:goal filters next to an event:props dimension)"
 
 // Filter is one expression of a request's filters: a condition on one
 // dimension (Op is, is_not, contains or contains_not, with Dimension and
@@ -147,15 +150,38 @@ func pushdown(filters []Filter) []string {
 	return nil
 }
 
-// filterDimension is the one dimension the filters test, "" without
-// filters.
-func filterDimension(filters []Filter) string {
+// primaryFilterDimension is the dimension whose rows the filters select:
+// the event:props dimension when event:goal filters accompany one, else the
+// one dimension the filters test, "" without filters.
+func primaryFilterDimension(filters []Filter) string {
+	first := ""
 	for i := range filters {
-		if d := filters[i].dimension(); d != "" {
+		d := filters[i].dimension()
+		if strings.HasPrefix(d, schema.DimPropsPrefix) {
 			return d
 		}
+		if first == "" {
+			first = d
+		}
 	}
-	return ""
+	return first
+}
+
+// splitFilters separates, for a query that reads the stored dimension
+// stored, the top-level event:goal filters that select the custom events of
+// event:props rows (goal) from the filters on the values read (primary).
+func splitFilters(filters []Filter, stored string) (primary, goal []Filter) {
+	if kindOf(stored) != rowProps {
+		return filters, nil
+	}
+	for _, f := range filters {
+		if f.dimension() == schema.DimGoal {
+			goal = append(goal, f)
+		} else {
+			primary = append(primary, f)
+		}
+	}
+	return primary, goal
 }
 
 func (f *Filter) dimension() string {
@@ -180,6 +206,7 @@ func (r *Request) parseFilters(raw json.RawMessage) error {
 		p.breakdown = ""
 	}
 	for i, e := range elems {
+		p.entryDims = p.entryDims[:0]
 		f, err := p.parse(fmt.Sprintf("#/filters/%d", i), e, 1)
 		if err != nil {
 			return err
@@ -190,13 +217,53 @@ func (r *Request) parseFilters(raw json.RawMessage) error {
 }
 
 // filterParser parses filter expressions and checks that all of them test
-// the same dimension.
+// the same dimension, or an event:props dimension and event:goal, with the
+// event:goal conditions in top-level filters of their own.
 type filterParser struct {
 	// breakdown is the non-time dimension of the query, if any.
 	breakdown string
-	// dim is the dimension of the first condition seen.
-	dim   string
-	nodes int
+	// dims are the distinct dimensions the conditions test, in order.
+	dims []string
+	// entryDims are the dimensions tested by the current top-level filter.
+	entryDims []string
+	nodes     int
+}
+
+// admit checks that a condition on dim may join the conditions seen so far.
+func (p *filterParser) admit(path, dim string) error {
+	goalWithProps := func(a, b string) bool {
+		return (a == schema.DimGoal && isPropsDimension(b)) || (isPropsDimension(a) && b == schema.DimGoal)
+	}
+	switch {
+	case p.breakdown != "":
+		// A breakdown by event:props may be narrowed to custom events; a
+		// breakdown by event:goal reads no property rows.
+		if dim != p.breakdown && (dim != schema.DimGoal || !isPropsDimension(p.breakdown)) {
+			return errorf("%s: cannot filter by %s in a breakdown by %s: %s", path, quoteValue(dim), quoteValue(p.breakdown), oneDimensionHelp)
+		}
+	case len(p.dims) == 0 || slices.Contains(p.dims, dim):
+	case len(p.dims) == 1 && goalWithProps(p.dims[0], dim):
+	default:
+		other := p.dims[0]
+		for _, d := range p.dims {
+			if d != schema.DimGoal {
+				other = d
+				break
+			}
+		}
+		return errorf("%s: cannot filter by %s together with %s: %s", path, quoteValue(dim), quoteValue(other), oneDimensionHelp)
+	}
+	if !slices.Contains(p.dims, dim) {
+		p.dims = append(p.dims, dim)
+	}
+	if !slices.Contains(p.entryDims, dim) {
+		if len(p.entryDims) > 0 {
+			return errorf("%s: cannot combine %s with %s in one filter expression: the event:goal conditions select the custom events whose property rows are read, so give them as top-level filters of their own",
+				path, quoteValue(dim), quoteValue(p.entryDims[0]))
+		}
+		p.entryDims = append(p.entryDims, dim)
+	}
+	return nil
 }
 
 func (p *filterParser) parse(path string, raw json.RawMessage, depth int) (Filter, error) {
@@ -272,13 +339,9 @@ func (p *filterParser) parseCondition(path, op string, elems []json.RawMessage) 
 	if err := checkDimension(path+"/1", dim); err != nil {
 		return Filter{}, err
 	}
-	switch {
-	case p.breakdown != "" && dim != p.breakdown:
-		return Filter{}, errorf("%s/1: cannot filter by %s in a breakdown by %s: %s", path, quoteValue(dim), quoteValue(p.breakdown), oneDimensionHelp)
-	case p.dim != "" && dim != p.dim:
-		return Filter{}, errorf("%s/1: cannot filter by %s together with %s: %s", path, quoteValue(dim), quoteValue(p.dim), oneDimensionHelp)
+	if err := p.admit(path+"/1", dim); err != nil {
+		return Filter{}, err
 	}
-	p.dim = dim
 	values, err := decodeArray(path+"/2", elems[2])
 	if err != nil {
 		return Filter{}, err

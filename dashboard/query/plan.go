@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"analytics/schema"
 )
 
 // DefaultMinVisitors is the k-anonymity threshold of a Site that sets none.
@@ -53,50 +55,82 @@ type Plan struct {
 	// breakdown is the non-time dimension of the results, or "".
 	breakdown string
 	gran      granularity
+	// filters test the values of storedDim; goalFilters, for event:props
+	// rows only, select the custom events whose rows are read.
+	filters, goalFilters []Filter
 	// values restricts the stored values read (a pushed-down "is").
 	values []string
 	// sketches says whether visitor sketches are needed: for the visitors
-	// metric, and for the k-anonymity fold of any dimension.
+	// and percentage metrics, and for the k-anonymity fold of any dimension.
 	sketches bool
+	// totals is the same query without its dimension, for the base of the
+	// percentage metric; nil when percentage is not asked for.
+	totals *Plan
+	// comparison is the same query over the period of include.comparisons,
+	// or nil.
+	comparison *Plan
 }
 
 // Resolve fixes the request's date range for the site's time zone at the
 // moment now and chooses what to read.
 func (r *Request) Resolve(site Site, now time.Time) (*Plan, error) {
-	p := &Plan{req: r, site: site, loc: site.Location, min: site.MinVisitors}
-	if p.loc == nil {
-		p.loc = time.UTC
+	loc := site.Location
+	if loc == nil {
+		loc = time.UTC
 	}
-	if p.min <= 0 {
-		p.min = DefaultMinVisitors
-	}
-	p.start, p.end = r.DateRange.bounds(p.loc, now)
-	if !p.end.After(p.start) {
+	start, end := r.DateRange.bounds(loc, now)
+	if !end.After(start) {
 		// A range of dates always covers at least one hour, but a 30-minute
 		// time zone can cut an explicit range to nothing.
 		return nil, errorf("#/date_range: the range covers no whole hour")
 	}
-	switch d := r.dimension(); d {
-	case "":
+	gran := noTime
+	switch r.dimension() {
 	case DimTimeHour:
-		p.gran = byHour
+		gran = byHour
 	case DimTimeDay:
-		p.gran = byDay
+		gran = byDay
 	case DimTime:
-		p.gran = byDay
-		if sameDay(p.start.In(p.loc), p.end.Add(-time.Second).In(p.loc)) {
-			p.gran = byHour
+		gran = byDay
+		if sameDay(start.In(loc), end.Add(-time.Second).In(loc)) {
+			gran = byHour
 		}
-	default:
-		p.breakdown = storedDimensions[d]
 	}
-	p.storedDim = p.breakdown
-	if fd := filterDimension(r.Filters); fd != "" {
-		p.storedDim = storedDimensions[fd]
-		p.values = pushdown(r.Filters)
+	p := r.plan(site, loc, start, end, gran)
+	if c := r.Include.Comparisons; c != nil {
+		cs, ce := c.bounds(r.DateRange, loc, now, start, end)
+		// The same buckets as the main period, so that they pair up.
+		p.comparison = r.plan(site, loc, cs, ce, gran)
 	}
-	p.sketches = p.storedDim != "" || slices.Contains(r.Metrics, MetricVisitors)
 	return p, nil
+}
+
+// plan resolves the request for the UTC hours start..end.
+func (r *Request) plan(site Site, loc *time.Location, start, end time.Time, gran granularity) *Plan {
+	p := &Plan{req: r, site: site, loc: loc, min: site.MinVisitors, start: start, end: end, gran: gran}
+	if p.min <= 0 {
+		p.min = DefaultMinVisitors
+	}
+	if d := r.dimension(); d != "" && gran == noTime {
+		p.breakdown = storedDimension(d)
+	}
+	p.storedDim = r.readDimension()
+	p.filters, p.goalFilters = splitFilters(r.Filters, p.storedDim)
+	p.values = pushdown(p.filters)
+	p.sketches = p.storedDim != "" || slices.Contains(r.Metrics, MetricVisitors) || slices.Contains(r.Metrics, MetricPercentage)
+	if slices.Contains(r.Metrics, MetricPercentage) {
+		// Plausible's base: the visitors of the same query without its
+		// dimension, with the same filters.
+		t := &Request{
+			SiteID:    r.SiteID,
+			Metrics:   []string{MetricVisitors},
+			DateRange: r.DateRange,
+			Filters:   r.Filters,
+			OrderBy:   []Order{{Key: MetricVisitors, Direction: "desc"}},
+		}
+		p.totals = t.plan(site, loc, start, end, noTime)
+	}
+	return p
 }
 
 func sameDay(a, b time.Time) bool {
@@ -105,26 +139,29 @@ func sameDay(a, b time.Time) bool {
 	return ay == by && am == bm && ad == bd
 }
 
-// SQL returns the query and its arguments. Every value is a bound argument;
-// the text varies only between fixed fragments.
+// SQL returns the query and its arguments; goals, if not nil, restricts the
+// event:props rows read to these custom events. Every value is a bound
+// argument; the text varies only between fixed fragments.
 //
-// The inner query takes the latest version of every (hour, value, writer)
-// key, as the cumulative rows of stats_hourly require; the outer one sums
-// counters across writers (and hours, unless grouping by hour) and collects
-// the sketches, which only Go can merge.
-func (p *Plan) SQL() (string, []any) {
+// The inner query takes the latest version of every (hour, goal, value,
+// writer) key, as the cumulative rows of stats_hourly require; the outer one
+// sums counters across writers and goals (and hours, unless grouping by
+// hour) and collects the sketches, which only Go can merge.
+func (p *Plan) SQL(goals []string) (string, []any) {
 	var b strings.Builder
 	b.WriteString("SELECT ")
 	if p.gran != noTime {
 		b.WriteString("hour, ")
 	}
-	b.WriteString("value, sum(pv), sum(ev), ")
+	b.WriteString("value, sum(pv), sum(ev), sum(vi), sum(bo), sum(du), sum(en), sum(sc), sum(em), ")
 	if p.sketches {
 		b.WriteString("groupArray(sk)")
 	} else {
 		b.WriteString("emptyArrayString()")
 	}
-	b.WriteString(" FROM (SELECT hour, value, writer, argMax(pageviews, ver) AS pv, argMax(events, ver) AS ev")
+	b.WriteString(" FROM (SELECT hour, value, argMax(pageviews, ver) AS pv, argMax(events, ver) AS ev" +
+		", argMax(visits, ver) AS vi, argMax(bounces, ver) AS bo, argMax(duration, ver) AS du" +
+		", argMax(engagements, ver) AS en, argMax(scroll_sum, ver) AS sc, argMax(engaged_ms, ver) AS em")
 	if p.sketches {
 		b.WriteString(", argMax(sketch, ver) AS sk")
 	}
@@ -134,13 +171,28 @@ func (p *Plan) SQL() (string, []any) {
 		b.WriteString(" AND has(?, value)")
 		args = append(args, p.values)
 	}
-	b.WriteString(" GROUP BY hour, value, writer) GROUP BY ")
+	if goals != nil {
+		b.WriteString(" AND has(?, goal)")
+		args = append(args, goals)
+	}
+	b.WriteString(" GROUP BY hour, goal, value, writer) GROUP BY ")
 	if p.gran != noTime {
 		b.WriteString("hour, ")
 	}
 	b.WriteString("value LIMIT ?")
 	args = append(args, maxRows+1)
 	return b.String(), args
+}
+
+// goalPlan reads the event:goal rows of the plan's range, to decide which
+// custom events the goal filters select.
+func (p *Plan) goalPlan() *Plan {
+	g := &Plan{
+		req: p.req, site: p.site, loc: p.loc, min: p.min, start: p.start, end: p.end,
+		storedDim: schema.DimGoal, filters: p.goalFilters, sketches: true,
+	}
+	g.values = pushdown(g.filters)
+	return g
 }
 
 // bucketLabel is the time dimension value of an hour: its site-local start,

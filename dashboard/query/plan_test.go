@@ -127,7 +127,7 @@ func TestSQLBindsEveryValue(t *testing.T) {
 		sketches bool
 	}{
 		{"totals without visitors", `{"site_id":"` + evil + `","metrics":["pageviews"],"date_range":"7d"}`,
-			[]string{"SELECT value, sum(pv), sum(ev), emptyArrayString() FROM", "GROUP BY value LIMIT ?"}, "", 5, false},
+			[]string{"SELECT value, sum(pv), sum(ev), sum(vi), sum(bo), sum(du), sum(en), sum(sc), sum(em), emptyArrayString() FROM", "GROUP BY value LIMIT ?"}, "", 5, false},
 		{"time series", `{"site_id":"a","metrics":["visitors"],"date_range":"7d","dimensions":["time"]}`,
 			[]string{"SELECT hour, value,", "groupArray(sk)", "argMax(sketch, ver) AS sk", "GROUP BY hour, value LIMIT ?"}, "", 5, true},
 		{"breakdown with pushed-down is", `{"site_id":"a","metrics":["events"],"date_range":"7d","dimensions":["event:page"],"filters":[["is","event:page",["` + evil + `"]]]}`,
@@ -141,7 +141,7 @@ func TestSQLBindsEveryValue(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			sql, args := p.SQL()
+			sql, args := p.SQL(nil)
 			if strings.Contains(sql, evil) || strings.Contains(sql, "'") {
 				t.Errorf("request text in SQL: %s", sql)
 			}
@@ -160,5 +160,78 @@ func TestSQLBindsEveryValue(t *testing.T) {
 				t.Errorf("sketches %v, want %v", p.sketches, tt.sketches)
 			}
 		})
+	}
+}
+
+func TestComparisonBounds(t *testing.T) {
+	berlin := mustLoad(t, "Europe/Berlin")
+	now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name        string
+		dateRange   string
+		comparisons string
+		loc         *time.Location
+		echo        [2]string
+	}{
+		{"7d previous", `"7d"`, `{"mode":"previous_period"}`, berlin,
+			[2]string{"2026-11-13T00:00:00+01:00", "2026-11-19T23:59:59+01:00"}},
+		{"day previous is yesterday", `"day"`, `{"mode":"previous_period"}`, berlin,
+			[2]string{"2026-11-26T00:00:00+01:00", "2026-11-26T23:59:59+01:00"}},
+		{"month previous counts the days up to today", `"month"`, `{"mode":"previous_period"}`, berlin,
+			[2]string{"2026-10-05T00:00:00+02:00", "2026-10-31T23:59:59+01:00"}},
+		{"dates previous", `["2026-03-01","2026-03-31"]`, `{"mode":"previous_period"}`, time.UTC,
+			[2]string{"2026-01-29T00:00:00+00:00", "2026-02-28T23:59:59+00:00"}},
+		{"7d year over year", `"7d"`, `{"mode":"year_over_year"}`, berlin,
+			[2]string{"2025-11-20T00:00:00+01:00", "2025-11-26T23:59:59+01:00"}},
+		{"custom", `"7d"`, `{"mode":"custom","date_range":["2026-01-01","2026-01-03"]}`, berlin,
+			[2]string{"2026-01-01T00:00:00+01:00", "2026-01-03T23:59:59+01:00"}},
+		{"times previous shift by their length", `["2026-01-01T10:30:00Z","2026-01-01T11:10:00Z"]`, `{"mode":"previous_period"}`, time.UTC,
+			[2]string{"2026-01-01T08:00:00+00:00", "2026-01-01T09:59:59+00:00"}},
+		{"times year over year", `["2026-01-01T10:30:00Z","2026-01-01T11:10:00Z"]`, `{"mode":"year_over_year"}`, time.UTC,
+			[2]string{"2025-01-01T10:00:00+00:00", "2025-01-01T11:59:59+00:00"}},
+		{"before 1970 is empty", `["1970-01-01","1970-01-02"]`, `{"mode":"previous_period"}`, time.UTC,
+			[2]string{"1970-01-01T00:00:00+00:00", "1969-12-31T23:59:59+00:00"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := mustParse(t, `{"site_id":"a","metrics":["visitors"],"date_range":`+tt.dateRange+`,"include":{"comparisons":`+tt.comparisons+`}}`)
+			p, err := r.Resolve(Site{ID: "a", Location: tt.loc}, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := p.comparison.echoDateRange(); got != tt.echo {
+				t.Errorf("comparison %q, want %q", got, tt.echo)
+			}
+		})
+	}
+}
+
+func TestSQLReadsPropsOfGoals(t *testing.T) {
+	r := mustParse(t, `{"site_id":"a","metrics":["visitors","percentage"],"date_range":"7d","dimensions":["event:props:plan"],`+
+		`"filters":[["is","event:goal",["Signup"]],["is","event:props:plan",["pro"]]]}`)
+	p, err := r.Resolve(Site{ID: "a"}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.storedDim != "event:props:plan" || len(p.filters) != 1 || len(p.goalFilters) != 1 || strings.Join(p.values, ",") != "pro" {
+		t.Fatalf("plan reads %q, filters %v, goal filters %v, values %q", p.storedDim, p.filters, p.goalFilters, p.values)
+	}
+	sql, args := p.SQL([]string{"Signup"})
+	for _, w := range []string{"AND has(?, value) AND has(?, goal)", "GROUP BY hour, goal, value, writer) GROUP BY value"} {
+		if !strings.Contains(sql, w) {
+			t.Errorf("SQL lacks %q: %s", w, sql)
+		}
+	}
+	if len(args) != 7 || strings.Count(sql, "?") != 7 {
+		t.Errorf("%d args for %d placeholders: %s", len(args), strings.Count(sql, "?"), sql)
+	}
+	// The percentage base: the same filters without the dimension.
+	if tp := p.totals; tp == nil || tp.storedDim != "event:props:plan" || tp.breakdown != "" || len(tp.goalFilters) != 1 {
+		t.Errorf("totals plan %+v", tp)
+	}
+	// Props rows of the goals: the goal filters, tested as an event:goal
+	// breakdown shows the goals.
+	if g := p.goalPlan(); g.storedDim != "event:goal" || strings.Join(g.values, ",") != "Signup" || !g.sketches {
+		t.Errorf("goal plan %+v", g)
 	}
 }

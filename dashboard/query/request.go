@@ -5,10 +5,13 @@
 //
 // Storage keeps one dimension per row (site totals, or per page, per source,
 // per country, ...), so a query can break down by at most one dimension and
-// filter only on that same dimension. The package also enforces the
-// k-anonymity rule of the product: breakdown rows with fewer visitors than
-// the site's threshold fold into one "(other)" row, and filters only ever see
-// the rows such a breakdown shows.
+// filter only on that same dimension; the one exception is an event:goal
+// filter next to an event:props dimension, since property rows carry their
+// event name. Which metrics a query can have depends on the rows it reads:
+// visit metrics live on the totals and visit:* rows, engagement on the page
+// rows. The package also enforces the k-anonymity rule of the product:
+// breakdown rows with fewer visitors than the site's threshold fold into one
+// "(other)" row, and filters only ever see the rows such a breakdown shows.
 package query
 
 import (
@@ -37,24 +40,6 @@ const (
 	// maxFilterNodes bounds the number of filter expressions in a request.
 	maxFilterNodes = 100
 )
-
-// Metric names.
-const (
-	MetricVisitors  = "visitors"
-	MetricPageviews = "pageviews"
-	MetricEvents    = "events"
-)
-
-// supportedMetrics lists the metrics we answer, in the order the docs give.
-var supportedMetrics = []string{MetricVisitors, MetricPageviews, MetricEvents}
-
-// knownMetrics are Plausible metrics we do not answer (yet): they get a
-// "not supported" message instead of "invalid".
-var knownMetrics = []string{
-	"visits", "views_per_visit", "bounce_rate", "visit_duration", "scroll_depth",
-	"percentage", "time_on_page", "exit_rate", "conversion_rate",
-	"group_conversion_rate", "average_revenue", "total_revenue",
-}
 
 // Error is a request the API refuses: the handler answers it with 400 and
 // {"error": Msg}. Msg names the offending field as a JSON pointer
@@ -99,7 +84,9 @@ type Request struct {
 	DateRange DateRange
 	// Dimensions is empty or holds one supported dimension name.
 	Dimensions []string
-	// Filters are ANDed; every leaf filters the same dimension.
+	// Filters are ANDed; every leaf filters the same dimension, except that
+	// top-level filters on event:goal may accompany an event:props
+	// dimension (breakdown or filter).
 	Filters    []Filter
 	OrderBy    []Order
 	Pagination Pagination
@@ -134,6 +121,8 @@ type Include struct {
 	TimeLabels bool `json:"time_labels"`
 	// TotalRows adds meta.total_rows, the number of rows before pagination.
 	TotalRows bool `json:"total_rows"`
+	// Comparisons adds to every result the same query over another period.
+	Comparisons *Comparisons `json:"comparisons,omitempty"`
 }
 
 // Echo is the normalised wire form of a Request: what MarshalJSON writes,
@@ -149,6 +138,9 @@ type Echo struct {
 	OrderBy    []Order    `json:"order_by"`
 	Pagination Pagination `json:"pagination"`
 	Include    Include    `json:"include"`
+	// ComparisonDateRange is the resolved period of include.comparisons,
+	// in a Response only.
+	ComparisonDateRange *[2]string `json:"comparison_date_range,omitempty"`
 }
 
 // MarshalJSON writes the normalised request.
@@ -231,6 +223,9 @@ func Parse(body []byte) (*Request, error) {
 		return nil, err
 	}
 	if err := r.parseInclude(top["include"]); err != nil {
+		return nil, err
+	}
+	if err := r.checkMetrics(); err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -338,6 +333,36 @@ func (r *Request) dimension() string {
 	return r.Dimensions[0]
 }
 
+// readDimension is the stats_hourly.dimension a query reads: its non-time
+// dimension, else the dimension its filters test (the event:props one when
+// an event:goal filter accompanies it), else "" for the site totals.
+func (r *Request) readDimension() string {
+	if d := r.dimension(); d != "" && !isTimeDimension(d) {
+		return storedDimension(d)
+	}
+	return storedDimension(primaryFilterDimension(r.Filters))
+}
+
+// checkMetrics refuses metrics that the rows the query reads do not carry.
+func (r *Request) checkMetrics() error {
+	stored := r.readDimension()
+	where := "the site totals"
+	if stored != "" {
+		where = quoteValue(stored)
+	}
+	for i, m := range r.Metrics {
+		why := metricUnavailable(m, stored, len(r.Dimensions) > 0)
+		switch {
+		case why == "":
+		case m == MetricPercentage && len(r.Dimensions) == 0:
+			return errorf("#/metrics/%d: metric %s %s", i, quoteValue(m), why)
+		default:
+			return errorf("#/metrics/%d: metric %s cannot be queried for %s: %s", i, quoteValue(m), where, why)
+		}
+	}
+	return nil
+}
+
 func (r *Request) parseOrderBy(raw json.RawMessage) error {
 	elems, err := decodeArray("#/order_by", raw)
 	if err != nil {
@@ -438,9 +463,14 @@ func (r *Request) parseInclude(raw json.RawMessage) error {
 	if raw == nil {
 		return nil
 	}
-	obj, err := decodeObject("#/include", raw, "imports", "time_labels", "total_rows")
+	obj, err := decodeObject("#/include", raw, "imports", "time_labels", "total_rows", "comparisons")
 	if err != nil {
 		return err
+	}
+	if v, ok := obj["comparisons"]; ok && !isNull(v) {
+		if r.Include.Comparisons, err = parseComparisons(v); err != nil {
+			return err
+		}
 	}
 	for _, f := range []struct {
 		key string

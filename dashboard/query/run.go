@@ -4,12 +4,14 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"analytics/aggregator/sketch"
+	"analytics/schema"
 )
 
 // Querier runs a query with bound arguments; clickhouse-go's driver.Conn
@@ -27,10 +29,23 @@ type Response struct {
 }
 
 // Result is one row: dimension values in the order of the query's
-// dimensions, metric values in the order of its metrics.
+// dimensions, metric values in the order of its metrics. A metric value is
+// an integer (uint64), a decimal (float64) or null (nil).
 type Result struct {
 	Dimensions []string `json:"dimensions"`
-	Metrics    []uint64 `json:"metrics"`
+	Metrics    []any    `json:"metrics"`
+	// Comparison is set when the request includes comparisons.
+	Comparison *Comparison `json:"comparison,omitempty"`
+}
+
+// Comparison is a result's counterpart in the comparison period: the same
+// dimension value (for a time dimension, the bucket at the same position;
+// null past the end of a shorter period), its metrics, and the change of
+// each metric (see change).
+type Comparison struct {
+	Dimensions []any `json:"dimensions"`
+	Metrics    []any `json:"metrics"`
+	Change     []any `json:"change"`
 }
 
 // Meta holds what the request's include asked for.
@@ -39,15 +54,23 @@ type Meta struct {
 	TotalRows  *int     `json:"total_rows,omitempty"`
 }
 
-// counts are the merged metrics of one group of rows.
+// counts are the merged counters of one group of rows.
 type counts struct {
-	pageviews, events uint64
-	sketch            *sketch.Sketch // nil unless the plan reads sketches
+	pageviews, events                 uint64
+	visits, bounces, duration         uint64
+	engagements, scrollSum, engagedMS uint64
+	sketch                            *sketch.Sketch // nil unless the plan reads sketches
 }
 
 func (c *counts) add(o *counts) error {
 	c.pageviews += o.pageviews
 	c.events += o.events
+	c.visits += o.visits
+	c.bounces += o.bounces
+	c.duration += o.duration
+	c.engagements += o.engagements
+	c.scrollSum += o.scrollSum
+	c.engagedMS += o.engagedMS
 	if o.sketch != nil {
 		if c.sketch == nil {
 			c.sketch = sketch.New()
@@ -64,28 +87,88 @@ func (c *counts) visitors() uint64 {
 	return c.sketch.Estimate()
 }
 
-func (c *counts) metric(name string) uint64 {
-	switch name {
-	case MetricVisitors:
-		return c.visitors()
-	case MetricPageviews:
-		return c.pageviews
-	case MetricEvents:
-		return c.events
-	}
-	return 0
-}
-
-// row is one grouped row read from ClickHouse, with the value already
-// turned into its displayed label.
+// row is one grouped row read from ClickHouse, with its stored value and
+// the label a breakdown shows for it.
 type row struct {
-	hour  time.Time
-	label string
+	hour         time.Time
+	value, label string
 	counts
 }
 
-// Run executes the plan and shapes the response.
+// group is one result row before shaping.
+type group struct {
+	label string
+	other bool
+	counts
+	// values are the request's metrics, once computed.
+	values []any
+}
+
+// outcome is what a plan computed: its groups, and the base of the
+// percentage metric.
+type outcome struct {
+	groups []*group
+	total  uint64
+}
+
+// Run executes the plan (and its comparison) and shapes the response.
 func Run(ctx context.Context, q Querier, p *Plan) (*Response, error) {
+	main, err := p.compute(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	var other *outcome
+	if p.comparison != nil {
+		if other, err = p.comparison.compute(ctx, q); err != nil {
+			return nil, err
+		}
+		// Every bucket of a compared time series has a row, so that each
+		// can show its comparison (as Plausible does).
+		if p.gran != noTime {
+			main.groups = p.fillBuckets(main.groups)
+		}
+	}
+	p.setValues(main)
+	p.sort(main.groups)
+
+	resp := &Response{Results: []Result{}, Query: p.req.wire(p.echoDateRange())}
+	if p.comparison != nil {
+		r := p.comparison.echoDateRange()
+		resp.Query.ComparisonDateRange = &r
+	}
+	if p.req.Include.TotalRows {
+		n := len(main.groups)
+		resp.Meta.TotalRows = &n
+	}
+	if p.req.Include.TimeLabels {
+		resp.Meta.TimeLabels = p.timeLabels()
+	}
+	groups := main.groups
+	pg := p.req.Pagination
+	if pg.Offset < len(groups) {
+		groups = groups[pg.Offset:min(len(groups), pg.Offset+pg.Limit)]
+	} else {
+		groups = nil
+	}
+	var pair func(*group) *Comparison
+	if other != nil {
+		pair = p.pairer(other)
+	}
+	for _, g := range groups {
+		res := Result{Dimensions: []string{}, Metrics: g.values}
+		if len(p.req.Dimensions) > 0 {
+			res.Dimensions = append(res.Dimensions, g.label)
+		}
+		if pair != nil {
+			res.Comparison = pair(g)
+		}
+		resp.Results = append(resp.Results, res)
+	}
+	return resp, nil
+}
+
+// compute reads and groups the plan's rows, and the base of percentage.
+func (p *Plan) compute(ctx context.Context, q Querier) (*outcome, error) {
 	rows, err := p.fetch(ctx, q)
 	if err != nil {
 		return nil, err
@@ -94,37 +177,148 @@ func Run(ctx context.Context, q Querier, p *Plan) (*Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	p.sort(groups)
-
-	resp := &Response{Results: []Result{}, Query: p.req.wire(p.echoDateRange())}
-	if p.req.Include.TotalRows {
-		n := len(groups)
-		resp.Meta.TotalRows = &n
-	}
-	if p.req.Include.TimeLabels {
-		resp.Meta.TimeLabels = p.timeLabels()
-	}
-	pg := p.req.Pagination
-	if pg.Offset < len(groups) {
-		groups = groups[pg.Offset:min(len(groups), pg.Offset+pg.Limit)]
-	} else {
-		groups = nil
-	}
-	for _, g := range groups {
-		res := Result{Dimensions: []string{}, Metrics: make([]uint64, len(p.req.Metrics))}
-		if len(p.req.Dimensions) > 0 {
-			res.Dimensions = append(res.Dimensions, g.label)
+	out := &outcome{groups: groups}
+	if p.totals != nil {
+		t, err := p.totals.compute(ctx, q)
+		if err != nil {
+			return nil, err
 		}
-		for i, m := range p.req.Metrics {
-			res.Metrics[i] = g.metric(m)
-		}
-		resp.Results = append(resp.Results, res)
+		out.total = t.groups[0].visitors()
 	}
-	return resp, nil
+	return out, nil
 }
 
+// setValues computes the request's metrics of every group.
+func (p *Plan) setValues(o *outcome) {
+	for _, g := range o.groups {
+		g.values = p.metricValues(&g.counts, o.total)
+	}
+}
+
+func (p *Plan) metricValues(c *counts, total uint64) []any {
+	vs := make([]any, len(p.req.Metrics))
+	for i, m := range p.req.Metrics {
+		vs[i] = c.value(m, total)
+	}
+	return vs
+}
+
+// fillBuckets adds an empty group for every time bucket without data.
+func (p *Plan) fillBuckets(groups []*group) []*group {
+	seen := make(map[string]bool, len(groups))
+	for _, g := range groups {
+		seen[g.label] = true
+	}
+	for _, l := range p.timeLabels() {
+		if !seen[l] {
+			groups = append(groups, &group{label: l})
+		}
+	}
+	return groups
+}
+
+// pairer returns the function that finds a result's comparison: by its
+// dimension value for a breakdown (zero when the comparison period has no
+// such row, or shows it folded into "(other)"), by position for a time
+// bucket, the one row of an aggregate.
+func (p *Plan) pairer(other *outcome) func(*group) *Comparison {
+	byLabel := make(map[string]*group, len(other.groups))
+	for _, g := range other.groups {
+		byLabel[g.label] = g
+	}
+	var timeLookup map[string]string
+	if p.gran != noTime {
+		cl := p.comparison.timeLabels()
+		timeLookup = map[string]string{}
+		for i, l := range p.timeLabels() {
+			if i < len(cl) {
+				timeLookup[l] = cl[i]
+			}
+		}
+	}
+	return func(g *group) *Comparison {
+		c := &Comparison{Dimensions: []any{}}
+		var match *group
+		switch {
+		case p.gran != noTime:
+			l, ok := timeLookup[g.label]
+			if ok {
+				c.Dimensions = append(c.Dimensions, l)
+				match = byLabel[l]
+			} else {
+				c.Dimensions = append(c.Dimensions, nil)
+			}
+		case len(p.req.Dimensions) > 0:
+			c.Dimensions = append(c.Dimensions, g.label)
+			match = byLabel[g.label]
+		default:
+			match = other.groups[0]
+		}
+		if match == nil {
+			match = &group{}
+		}
+		c.Metrics = p.comparison.metricValues(&match.counts, other.total)
+		c.Change = make([]any, len(c.Metrics))
+		for i, m := range p.req.Metrics {
+			c.Change[i] = change(m, c.Metrics[i], g.values[i])
+		}
+		return c
+	}
+}
+
+// fetch reads the plan's rows; with goal filters, only those of the custom
+// events the filters select.
 func (p *Plan) fetch(ctx context.Context, q Querier) ([]row, error) {
-	query, args := p.SQL()
+	var goals []string
+	if len(p.goalFilters) > 0 {
+		var err error
+		if goals, err = p.selectGoals(ctx, q); err != nil {
+			return nil, err
+		}
+		if len(goals) == 0 {
+			return nil, nil
+		}
+	}
+	return p.read(ctx, q, goals)
+}
+
+// selectGoals returns the stored custom event names that the goal filters
+// select, testing them as a breakdown by event:goal over the same range
+// shows them: an event name below the k-anonymity threshold cannot be
+// selected by name, only as "(other)".
+func (p *Plan) selectGoals(ctx context.Context, q Querier) ([]string, error) {
+	g := p.goalPlan()
+	rows, err := g.read(ctx, q, nil)
+	if err != nil {
+		return nil, err
+	}
+	byLabel := map[string]*counts{}
+	for i := range rows {
+		c := byLabel[rows[i].label]
+		if c == nil {
+			c = &counts{}
+			byLabel[rows[i].label] = c
+		}
+		if err := c.add(&rows[i].counts); err != nil {
+			return nil, err
+		}
+	}
+	goals := []string{}
+	for i := range rows {
+		l := rows[i].label
+		shown := l
+		if l == OtherLabel || byLabel[l].visitors() < uint64(p.min) {
+			shown = OtherLabel
+		}
+		if matchAll(g.filters, shown) {
+			goals = append(goals, rows[i].value)
+		}
+	}
+	return goals, nil
+}
+
+func (p *Plan) read(ctx context.Context, q Querier, goals []string) ([]row, error) {
+	query, args := p.SQL(goals)
 	rs, err := q.Query(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("query stats_hourly: %w", err)
@@ -137,19 +331,17 @@ func (p *Plan) fetch(ctx context.Context, q Querier) ([]row, error) {
 		}
 		var (
 			r        row
-			value    string
 			sketches []string
-			err      error
 		)
+		dest := []any{&r.value, &r.pageviews, &r.events, &r.visits, &r.bounces, &r.duration,
+			&r.engagements, &r.scrollSum, &r.engagedMS, &sketches}
 		if p.gran != noTime {
-			err = rs.Scan(&r.hour, &value, &r.pageviews, &r.events, &sketches)
-		} else {
-			err = rs.Scan(&value, &r.pageviews, &r.events, &sketches)
+			dest = append([]any{&r.hour}, dest...)
 		}
-		if err != nil {
+		if err := rs.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("read stats_hourly: %w", err)
 		}
-		r.label = label(p.storedDim, value)
+		r.label = label(p.storedDim, r.value)
 		if p.sketches {
 			r.sketch = sketch.New()
 			for _, s := range sketches {
@@ -167,17 +359,10 @@ func (p *Plan) fetch(ctx context.Context, q Querier) ([]row, error) {
 }
 
 func (p *Plan) storedDimName() string {
-	if p.storedDim == "" {
+	if p.storedDim == schema.DimTotal {
 		return "site totals"
 	}
 	return p.storedDim
-}
-
-// group is one result row before shaping.
-type group struct {
-	label string
-	other bool
-	counts
 }
 
 // group merges the rows into result groups: one per displayed value for a
@@ -192,7 +377,7 @@ type group struct {
 func (p *Plan) group(rows []row) ([]*group, error) {
 	accept := func(string) bool { return true }
 	var byLabel map[string]*group
-	if p.storedDim != "" {
+	if p.storedDim != schema.DimTotal {
 		byLabel = map[string]*group{}
 		for i := range rows {
 			r := &rows[i]
@@ -213,7 +398,7 @@ func (p *Plan) group(rows []row) ([]*group, error) {
 				shown[l] = l
 			}
 		}
-		accept = func(l string) bool { return matchAll(p.req.Filters, shown[l]) }
+		accept = func(l string) bool { return matchAll(p.filters, shown[l]) }
 		if p.breakdown != "" {
 			return p.fold(byLabel, shown, accept)
 		}
@@ -290,19 +475,9 @@ func (p *Plan) fold(byLabel map[string]*group, shown map[string]string, accept f
 }
 
 // sort orders groups by the request's order_by, then by label; "(other)"
-// always comes last, since it is not a value of its own.
+// always comes last, since it is not a value of its own. The groups' values
+// must be set.
 func (p *Plan) sort(groups []*group) {
-	// Estimates are computed once, not in every comparison.
-	visitors := make(map[*group]uint64, len(groups))
-	for _, g := range groups {
-		visitors[g] = g.visitors()
-	}
-	value := func(g *group, key string) uint64 {
-		if key == MetricVisitors {
-			return visitors[g]
-		}
-		return g.metric(key)
-	}
 	dim := p.req.dimension()
 	sort.SliceStable(groups, func(i, j int) bool {
 		a, b := groups[i], groups[j]
@@ -314,7 +489,8 @@ func (p *Plan) sort(groups []*group) {
 			if o.Key == dim {
 				c = cmp.Compare(a.label, b.label)
 			} else {
-				c = cmp.Compare(value(a, o.Key), value(b, o.Key))
+				k := slices.Index(p.req.Metrics, o.Key)
+				c = cmp.Compare(number(a.values[k]), number(b.values[k]))
 			}
 			if o.Direction == "desc" {
 				c = -c

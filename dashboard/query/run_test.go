@@ -17,10 +17,12 @@ import (
 // StatsRow is one stats_hourly row for tests; visitors are the keys
 // [From, To).
 type StatsRow struct {
-	Site, Dimension, Value, Writer string
-	Hour                           string // RFC 3339
-	Ver, Pageviews, Events         uint64
-	From, To                       uint64
+	Site, Dimension, Goal, Value, Writer string
+	Hour                                 string // RFC 3339
+	Ver, Pageviews, Events               uint64
+	Visits, Bounces, Duration            uint64
+	Engagements, ScrollSum, EngagedMS    uint64
+	From, To                             uint64
 }
 
 // visitorKey spreads test keys like the real keyed hashes (splitmix64).
@@ -34,7 +36,8 @@ func visitorKey(i uint64) uint64 {
 func insertRows(t testing.TB, db *schema.DB, rows []StatsRow) {
 	t.Helper()
 	ctx := context.Background()
-	batch, err := db.Conn.PrepareBatch(ctx, "INSERT INTO stats_hourly (site, hour, dimension, value, writer, ver, pageviews, events, sketch)")
+	batch, err := db.Conn.PrepareBatch(ctx, "INSERT INTO stats_hourly (site, hour, dimension, goal, value, writer, ver, "+
+		"pageviews, events, visits, bounces, duration, engagements, scroll_sum, engaged_ms, sketch)")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +67,8 @@ func insertRows(t testing.TB, db *schema.DB, rows []StatsRow) {
 		if ver == 0 {
 			ver = 1
 		}
-		if err := batch.Append(site, hour.UTC(), r.Dimension, r.Value, writer, ver, r.Pageviews, r.Events, string(b)); err != nil {
+		if err := batch.Append(site, hour.UTC(), r.Dimension, r.Goal, r.Value, writer, ver,
+			r.Pageviews, r.Events, r.Visits, r.Bounces, r.Duration, r.Engagements, r.ScrollSum, r.EngagedMS, string(b)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -275,7 +279,7 @@ func checkResults(t *testing.T, resp *Response, want []want) {
 	for i, w := range want {
 		r := resp.Results[i]
 		if (w.dim == "" && len(r.Dimensions) != 0) || (w.dim != "" && (len(r.Dimensions) != 1 || r.Dimensions[0] != w.dim)) ||
-			r.Metrics[1] != w.pageviews || r.Metrics[2] != w.events || !near(r.Metrics[0], w.visitors) {
+			r.Metrics[1] != w.pageviews || r.Metrics[2] != w.events || !near(r.Metrics[0].(uint64), w.visitors) {
 			t.Fatalf("results:\n got %s\nwant %s", strings.Join(got, "; "), strings.Join(exp, "; "))
 		}
 	}
@@ -313,7 +317,7 @@ func TestRunVisitorsAtScale(t *testing.T) {
 	m := resp.Results[0].Metrics
 	// Keys 0 .. 47*600+1800.
 	const distinct = 47*600 + 1800
-	if !near(m[0], distinct) || m[1] != 48*3 || m[2] != 48*4 {
+	if !near(m[0].(uint64), distinct) || m[1] != uint64(48*3) || m[2] != uint64(48*4) {
 		t.Fatalf("metrics %v, want ~%d, %d, %d", m, distinct, 48*3, 48*4)
 	}
 }
