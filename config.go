@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"analytics/collector/pathtmpl"
 )
 
 // fileConfig is the TOML configuration file (ANALYTICS_CONFIG): the sites,
@@ -23,6 +25,14 @@ type siteConfig struct {
 	Hosts       []string `toml:"hosts"`
 	MinVisitors int      `toml:"min_visitors"`
 	Timezone    string   `toml:"timezone"`
+	// HonorDNT and HonorGPC (default true) drop requests that carry
+	// "DNT: 1" or "Sec-GPC: 1".
+	HonorDNT *bool `toml:"honor_dnt"`
+	HonorGPC *bool `toml:"honor_gpc"`
+	// SpamReferrers adds referrer hosts to drop as spam.
+	SpamReferrers []string `toml:"spam_referrers"`
+	// Paths adds path templating rules and keeps (collector/pathtmpl).
+	Paths pathtmpl.Config `toml:"paths"`
 
 	location *time.Location
 }
@@ -95,6 +105,9 @@ func (c *fileConfig) validate() error {
 			return fmt.Errorf("site %s: timezone %q: %w", s.Domain, s.Timezone, err)
 		}
 		s.location = loc
+		if err := s.Paths.Validate(); err != nil {
+			return fmt.Errorf("site %s: paths: %w", s.Domain, err)
+		}
 	}
 	checkSites := func(what string, sites []string) error {
 		if len(sites) == 0 {

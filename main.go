@@ -31,6 +31,7 @@ import (
 
 	"analytics/aggregator"
 	"analytics/aggregator/chstore"
+	"analytics/aggregator/spool"
 	"analytics/collector"
 	"analytics/collector/geo"
 	"analytics/collector/visitor"
@@ -146,10 +147,20 @@ func serve(ctx context.Context, cmd string, s *settings, logger *slog.Logger) er
 	withDashboard := cmd == "serve" || cmd == "dashboard"
 
 	db, err := openDB(ctx, s, logger)
-	if err != nil {
+	var store *chstore.Store
+	switch {
+	case err == nil:
+		defer db.Close()
+		store = chstore.New(db)
+	case cmd == "collect":
+		// A collector node must come up even while ClickHouse is down: it
+		// counts, spools, and connects (and migrates) once it can.
+		logger.Warn("ClickHouse unreachable at start; counting and spooling until it answers", "err", err)
+		store = chstore.NewLazy(func(ctx context.Context) (*schema.DB, error) { return openDB(ctx, s, logger) })
+		defer store.Close()
+	default:
 		return err
 	}
-	defer db.Close()
 	set := metrics.NewSet()
 	errc := make(chan error, 4)
 
@@ -160,11 +171,19 @@ func serve(ctx context.Context, cmd string, s *settings, logger *slog.Logger) er
 		col       *collector.Server
 		salts     *visitor.Salts
 		geoDB     *geo.DB
+		sp        *spool.Spool
 		dash      *dashboard.Server
 	)
 	if withCollector {
+		sp, err = spool.New(store, spool.Options{
+			Dir: filepath.Join(s.dataDir, "spool"), MaxBytes: s.spoolMaxBytes, Logger: logger, Metrics: set,
+		})
+		if err != nil {
+			return err
+		}
 		agg, err = aggregator.New(aggregator.Options{
-			Store: chstore.New(db), FlushInterval: s.flushInterval, Logger: logger, Metrics: set,
+			Store: sp, FlushInterval: s.flushInterval, SessionTimeout: s.sessionTimeout,
+			MaxValues: s.maxValues, Logger: logger, Metrics: set,
 		})
 		if err != nil {
 			return err
@@ -183,12 +202,17 @@ func serve(ctx context.Context, cmd string, s *settings, logger *slog.Logger) er
 		}
 		sites := make([]collector.Site, len(cfg.Sites))
 		for i, site := range cfg.Sites {
-			sites[i] = collector.Site{Domain: site.Domain, Hosts: site.Hosts}
+			sites[i] = collector.Site{
+				Domain: site.Domain, Hosts: site.Hosts, SpamReferrers: site.SpamReferrers, Paths: site.Paths,
+				IgnoreDNT: site.HonorDNT != nil && !*site.HonorDNT,
+				IgnoreGPC: site.HonorGPC != nil && !*site.HonorGPC,
+			}
 		}
 		col, err = collector.New(collector.Options{
 			Sites: sites, Sink: agg, TrustedProxies: s.proxies(), GeoIP: geoDB, Salts: salts,
 			UACacheSize: s.uaCacheSize, MaxBodyBytes: s.maxBodyBytes, Metrics: set, Logger: logger,
-			Ready: readiness(agg, s.flushInterval),
+			ReadTimeout: s.readTimeout, MaxConnsPerIP: s.maxConnsPerIP,
+			Ready: readiness(sp),
 		})
 		if err != nil {
 			return err
@@ -202,6 +226,9 @@ func serve(ctx context.Context, cmd string, s *settings, logger *slog.Logger) er
 		defer aggCancel()
 		aggDone = make(chan error, 1)
 		go func() { aggDone <- agg.Run(actx, s.shutdownTimeout) }()
+		spoolCtx, spoolCancel := context.WithCancel(context.WithoutCancel(ctx))
+		defer spoolCancel()
+		go sp.Run(spoolCtx)
 		go func() { errc <- col.Serve(ln) }()
 		go rotateSalts(ctx, salts, logger)
 		logger.Info("collector listening", "addr", ln.Addr().String(), "writer", agg.Writer(), "sites", len(sites))
@@ -246,20 +273,21 @@ func serve(ctx context.Context, cmd string, s *settings, logger *slog.Logger) er
 	return runErr
 }
 
-// readiness maps the aggregator's last flush to /readyz: the store took the
-// last flush -> ok; it failed -> degraded (events are still accepted and
-// held in memory).
-func readiness(agg *aggregator.Aggregator, interval time.Duration) func() (string, bool, bool) {
+// readiness maps the store's health, as the spool sees it, to /readyz: ok;
+// degraded while the store is unreachable and rows are spooled; down once
+// the spool is full.
+func readiness(sp *spool.Spool) func() (string, bool, bool) {
 	return func() (string, bool, bool) {
-		err, lastOK := agg.Health()
-		if err == nil {
-			return "ok", false, false
+		st := sp.State()
+		switch {
+		case st.Full:
+			return fmt.Sprintf("spool full (%d of %d bytes) and store unreachable: %v", st.Bytes, st.MaxBytes, st.StoreErr), false, true
+		case st.StoreErr != nil:
+			return fmt.Sprintf("store unreachable, %d bytes spooled in %d files: %v", st.Bytes, st.Files, st.StoreErr), true, false
+		case st.Files > 0:
+			return fmt.Sprintf("replaying %d spooled files (%d bytes)", st.Files, st.Bytes), true, false
 		}
-		since := "never"
-		if !lastOK.IsZero() {
-			since = time.Since(lastOK).Round(time.Second).String() + " ago"
-		}
-		return fmt.Sprintf("store unreachable (last successful flush %s): %v", since, err), true, false
+		return "ok", false, false
 	}
 }
 

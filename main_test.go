@@ -145,6 +145,16 @@ sites = ["*"]
 	}
 }
 
+func TestExampleConfigLoads(t *testing.T) {
+	cfg, err := loadConfig("docs/analytics.example.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := cfg.Sites[0]; len(s.Paths.Rules) != 1 || len(s.Paths.Keep) != 1 || s.HonorDNT == nil || !*s.HonorDNT {
+		t.Errorf("example site: %+v", s)
+	}
+}
+
 func TestRunCommands(t *testing.T) {
 	ctx := context.Background()
 	var out, errOut bytes.Buffer

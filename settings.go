@@ -23,6 +23,11 @@ type settings struct {
 	flushInterval   time.Duration
 	shutdownTimeout time.Duration
 	maxBodyBytes    int
+	spoolMaxBytes   int64
+	sessionTimeout  time.Duration
+	maxValues       int
+	readTimeout     time.Duration
+	maxConnsPerIP   int
 	uaCacheSize     int
 	logLevel        string
 	logFormat       string
@@ -45,6 +50,11 @@ func newFlagSet(cmd string, s *settings, stderr io.Writer) *flag.FlagSet {
 	fs.DurationVar(&s.flushInterval, "flush-interval", 10*time.Second, "time between aggregate flushes to ClickHouse")
 	fs.DurationVar(&s.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long a clean stop may take to drain requests and flush")
 	fs.IntVar(&s.maxBodyBytes, "max-body-bytes", 8<<10, "largest accepted beacon body in bytes (larger ones get 413)")
+	fs.Int64Var(&s.spoolMaxBytes, "spool-max-bytes", 512<<20, "disk space for rows spooled while ClickHouse is unreachable (data-dir/spool)")
+	fs.DurationVar(&s.sessionTimeout, "session-timeout", 30*time.Minute, "a visit ends after this much inactivity (and at the end of the UTC day)")
+	fs.IntVar(&s.maxValues, "max-values", 10000, "distinct values kept per site, hour and dimension; further values fold into \"(other)\"")
+	fs.DurationVar(&s.readTimeout, "read-timeout", 10*time.Second, "time a client may take to send a whole request; slower clients are disconnected")
+	fs.IntVar(&s.maxConnsPerIP, "max-conns-per-ip", 0, "concurrent collector connections per peer address (0: unlimited, right behind a reverse proxy)")
 	fs.IntVar(&s.uaCacheSize, "ua-cache-size", 10000, "parsed User-Agents kept in memory")
 	fs.StringVar(&s.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&s.logFormat, "log-format", "text", "text or json")

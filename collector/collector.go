@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/valyala/fasthttp"
@@ -24,6 +25,9 @@ import (
 	"analytics/collector/beacon"
 	"analytics/collector/clientip"
 	"analytics/collector/geo"
+	"analytics/collector/pathtmpl"
+	"analytics/collector/snippet"
+	"analytics/collector/spam"
 	"analytics/collector/useragent"
 	"analytics/collector/visitor"
 )
@@ -35,11 +39,23 @@ type Site struct {
 	// Hosts are the page hosts accepted for the site (port and leading
 	// "www." ignored). Empty means the domain itself.
 	Hosts []string
+	// IgnoreDNT and IgnoreGPC switch off honouring the "DNT: 1" and
+	// "Sec-GPC: 1" request headers. By default a request carrying either is
+	// answered 202 and dropped (reason "consent"): nothing about it is
+	// aggregated, not even a count per page.
+	IgnoreDNT, IgnoreGPC bool
+	// SpamReferrers are referrer hosts (and their subdomains) dropped as
+	// referrer spam, in addition to the built-in list.
+	SpamReferrers []string
+	// Paths configures the templating of identifying path segments.
+	Paths pathtmpl.Config
 }
 
 // Sink receives accepted events. *aggregator.Aggregator implements it.
+// Add reports whether the event counted: an engagement event with no visit
+// in progress does not (Plausible drops those too).
 type Sink interface {
-	Add(e *aggregator.Event)
+	Add(e *aggregator.Event) bool
 }
 
 // Options configure a Server.
@@ -57,6 +73,14 @@ type Options struct {
 	UACacheSize int
 	// MaxBodyBytes is the largest accepted beacon body (default 8 KiB).
 	MaxBodyBytes int
+	// ReadTimeout bounds the time a client may take to send a whole
+	// request, which ends slow-loris style clients (default 10s).
+	ReadTimeout time.Duration
+	// IdleTimeout closes idle keep-alive connections (default 75s).
+	IdleTimeout time.Duration
+	// MaxConnsPerIP bounds concurrent connections from one peer address
+	// (0: unlimited, which is right behind a reverse proxy).
+	MaxConnsPerIP int
 	// Ready reports readiness for /readyz: ok, or a reason and whether events
 	// can still be accepted. nil means always ready.
 	Ready func() (reason string, degraded, down bool)
@@ -75,19 +99,31 @@ const (
 	ReasonUnknownSite    = "unknown_site"
 	ReasonHostNotAllowed = "host_not_allowed"
 	ReasonBot            = "bot"
+	ReasonSpamReferrer   = "spam_referrer"
+	ReasonConsent        = "consent"
+	ReasonNoVisit        = "engagement_without_visit"
 )
 
-var reasons = []string{ReasonMalformed, ReasonTooLarge, ReasonUnknownSite, ReasonHostNotAllowed, ReasonBot}
+var reasons = []string{ReasonMalformed, ReasonTooLarge, ReasonUnknownSite, ReasonHostNotAllowed,
+	ReasonBot, ReasonSpamReferrer, ReasonConsent, ReasonNoVisit}
+
+// invalidFields are the fields a 400 can name (beacon.Error.Field); each has
+// its own counter, analytics_events_invalid_total{field}.
+var invalidFields = []string{"request", "name", "url", "domain", "referrer", "props", "engagement"}
 
 // unknownSiteLabel is the site label for events whose site is not
 // configured: the label set stays bounded whatever domains clients send.
 const unknownSiteLabel = "(unknown)"
 
 type siteState struct {
-	domain   string
-	hosts    map[string]bool
-	accepted *metrics.Counter
-	dropped  map[string]*metrics.Counter
+	domain    string
+	hosts     map[string]bool
+	honorDNT  bool
+	honorGPC  bool
+	spam      *spam.List
+	templater *pathtmpl.Templater
+	accepted  *metrics.Counter
+	dropped   map[string]*metrics.Counter
 }
 
 // Server is the collector's HTTP server.
@@ -107,15 +143,28 @@ type Server struct {
 	unknown  *siteState // counters for events of unconfigured sites
 	requests map[int]*metrics.Counter
 	panics   *metrics.Counter
+	invalid  map[string]*metrics.Counter // by beacon.Error field
+	bots     map[string]*metrics.Counter // by useragent class
+	kinds    [4]*metrics.Counter         // accepted events by aggregator.Kind
 
 	decoders sync.Pool
 }
 
+// decodeState is the per-request scratch space, pooled: the decoder, the
+// decoded beacon, the event handed on and the templated path all reuse their
+// memory from request to request.
 type decodeState struct {
-	dec beacon.Decoder
-	b   beacon.Beacon
-	ev  aggregator.Event
+	dec   beacon.Decoder
+	b     beacon.Beacon
+	ev    aggregator.Event
+	props []aggregator.Prop
+	path  []byte
+	// propBuf holds rewritten property values; spans says where.
+	propBuf []byte
+	spans   []span
 }
+
+type span struct{ prop, start, end int }
 
 // New validates opts and returns a Server.
 func New(opts Options) (*Server, error) {
@@ -130,6 +179,12 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = 8 << 10
+	}
+	if opts.ReadTimeout <= 0 {
+		opts.ReadTimeout = 10 * time.Second
+	}
+	if opts.IdleTimeout <= 0 {
+		opts.IdleTimeout = 75 * time.Second
 	}
 	if opts.Metrics == nil {
 		opts.Metrics = metrics.NewSet()
@@ -157,6 +212,17 @@ func New(opts Options) (*Server, error) {
 		now:      opts.Now,
 		requests: map[int]*metrics.Counter{},
 		panics:   opts.Metrics.NewCounter("analytics_collector_panics_total"),
+		invalid:  map[string]*metrics.Counter{},
+		bots:     map[string]*metrics.Counter{},
+	}
+	for _, f := range invalidFields {
+		s.invalid[f] = s.metrics.NewCounter(fmt.Sprintf(`analytics_events_invalid_total{field=%q}`, f))
+	}
+	for _, c := range useragent.Classes {
+		s.bots[c] = s.metrics.NewCounter(fmt.Sprintf(`analytics_bots_total{class=%q}`, c))
+	}
+	for k, name := range map[aggregator.Kind]string{aggregator.Pageview: "pageview", aggregator.Custom: "custom", aggregator.Engagement: "engagement"} {
+		s.kinds[k] = s.metrics.NewCounter(fmt.Sprintf(`analytics_events_accepted_by_kind_total{kind=%q}`, name))
 	}
 	for _, site := range opts.Sites {
 		d := NormalizeHost(site.Domain)
@@ -167,6 +233,13 @@ func New(opts Options) (*Server, error) {
 			return nil, fmt.Errorf("collector: site %q is configured twice", d)
 		}
 		st := s.newSiteState(d)
+		st.honorDNT, st.honorGPC = !site.IgnoreDNT, !site.IgnoreGPC
+		st.spam = spam.New(site.SpamReferrers)
+		tmpl, err := pathtmpl.New(site.Paths)
+		if err != nil {
+			return nil, fmt.Errorf("site %s: paths: %w", d, err)
+		}
+		st.templater = tmpl
 		hosts := site.Hosts
 		if len(hosts) == 0 {
 			hosts = []string{d}
@@ -186,13 +259,15 @@ func New(opts Options) (*Server, error) {
 		ErrorHandler:          s.handleError,
 		Name:                  "analytics",
 		MaxRequestBodySize:    opts.MaxBodyBytes,
-		ReadTimeout:           10 * time.Second,
+		ReadTimeout:           opts.ReadTimeout,
 		WriteTimeout:          10 * time.Second,
-		IdleTimeout:           75 * time.Second,
+		IdleTimeout:           opts.IdleTimeout,
+		MaxConnsPerIP:         opts.MaxConnsPerIP,
 		ReadBufferSize:        8 << 10,
 		NoDefaultServerHeader: true,
 		NoDefaultContentType:  true,
 		CloseOnShutdown:       true,
+		Logger:                connLogger{s.metrics.NewCounter("analytics_collector_connection_errors_total")},
 	}
 	return s, nil
 }
@@ -255,6 +330,9 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 			ctx.Response.Header.Set("Allow", "POST, OPTIONS")
 			s.reply(ctx, fasthttp.StatusMethodNotAllowed, "method not allowed: use POST")
 		}
+	case "/js/script.js":
+		// The embedded tracking snippet, compressed once per process.
+		snippet.Default().Serve(ctx)
 	case "/healthz":
 		s.replyPlain(ctx, fasthttp.StatusOK, "ok")
 	case "/readyz":
@@ -325,6 +403,11 @@ var (
 	headerDropped   = "X-Plausible-Dropped"
 )
 
+var (
+	headerDNT = []byte("DNT")
+	headerGPC = []byte("Sec-GPC")
+)
+
 func (s *Server) handleEvent(ctx *fasthttp.RequestCtx) {
 	st := s.decoders.Get().(*decodeState)
 	defer s.decoders.Put(st)
@@ -337,49 +420,67 @@ func (s *Server) handleEvent(ctx *fasthttp.RequestCtx) {
 		ctx.SetContentType("application/json")
 		var be *beacon.Error
 		if errors.As(err, &be) {
-			ctx.SetBody(be.JSON())
+			if c := s.invalid[be.Field]; c != nil {
+				c.Inc()
+			}
+			ctx.SetBody(be.AppendJSON(ctx.Response.Body()[:0]))
 		} else {
+			s.invalid["request"].Inc()
 			ctx.SetBodyString(`{"errors":{"request":["invalid request"]}}`)
 		}
 		return
 	}
 
-	// Classify the User-Agent first: a bot is dropped before anything else is
-	// derived from the request.
+	// The User-Agent is classified before anything else is derived from the
+	// request: a bot is dropped before its IP address is even looked at.
 	uaRaw := ctx.Request.Header.UserAgent()
 	ua := s.ua.Parse(uaRaw)
+	h := &ctx.Request.Header
+	dnt := isOne(h.PeekBytes(headerDNT))
+	gpc := isOne(h.PeekBytes(headerGPC))
 	dropped := 0
 	var ip netip.Addr
-	var country string
+	var country, region string
 	resolved := false
 	for _, domain := range b.Domains {
 		site := s.sites[domain]
-		if site == nil {
-			s.unknown.dropped[ReasonUnknownSite].Inc()
-			dropped++
-			continue
+		reason := ""
+		switch {
+		case site == nil:
+			reason = ReasonUnknownSite
+			site = s.unknown
+		case !site.hosts[b.Host]:
+			reason = ReasonHostNotAllowed
+		case ua.Bot:
+			reason = ReasonBot
+			if c := s.bots[ua.BotClass]; c != nil {
+				c.Inc()
+			}
+		case (dnt && site.honorDNT) || (gpc && site.honorGPC):
+			reason = ReasonConsent
+		case b.ReferrerHost != "" && site.spam.Spam(b.ReferrerHost):
+			reason = ReasonSpamReferrer
 		}
-		if !site.hosts[b.Host] {
-			site.dropped[ReasonHostNotAllowed].Inc()
-			dropped++
-			continue
-		}
-		if ua.Bot {
-			site.dropped[ReasonBot].Inc()
+		if reason != "" {
+			site.dropped[reason].Inc()
 			dropped++
 			continue
 		}
 		if !resolved {
 			ip = s.clientIP(ctx)
-			country = s.geo.Country(ip)
+			country, region = s.geo.Location(ip)
 			resolved = true
 		}
 		ev := &st.ev
-		s.fill(ev, b, &ua, country)
-		ev.Site = site.domain
+		s.fill(st, b, &ua, country, region, site)
 		ev.Visitor = s.salts.Key(site.domain, ip, uaRaw)
-		s.sink.Add(ev)
+		if !s.sink.Add(ev) {
+			site.dropped[ReasonNoVisit].Inc()
+			dropped++
+			continue
+		}
 		site.accepted.Inc()
+		s.kinds[ev.Kind].Inc()
 	}
 	s.count(fasthttp.StatusAccepted)
 	if dropped > 0 {
@@ -390,6 +491,60 @@ func (s *Server) handleEvent(ctx *fasthttp.RequestCtx) {
 	ctx.SetBodyString("ok")
 }
 
+// coarsenURL appends u reduced to scheme, host (and port) and templated
+// path: the query string, fragment and user info, which can carry tokens
+// and e-mail addresses, are dropped. A value that is not an absolute http(s)
+// URL is templated as a path.
+func coarsenURL(dst []byte, u string, t *pathtmpl.Templater) []byte {
+	rest, scheme := u, ""
+	for _, sch := range [...]string{"https://", "http://"} {
+		if len(u) >= len(sch) && strings.EqualFold(u[:len(sch)], sch) {
+			scheme, rest = sch, u[len(sch):]
+			break
+		}
+	}
+	if scheme == "" {
+		if i := strings.IndexAny(rest, "?#"); i >= 0 {
+			rest = rest[:i]
+		}
+		return t.Apply(dst, rest)
+	}
+	end := strings.IndexAny(rest, "/?#")
+	if end < 0 {
+		end = len(rest)
+	}
+	host := rest[:end]
+	if i := strings.LastIndexByte(host, '@'); i >= 0 {
+		host = host[i+1:]
+	}
+	path := rest[end:]
+	if i := strings.IndexAny(path, "?#"); i >= 0 {
+		path = path[:i]
+	}
+	dst = append(dst, scheme...)
+	for i := 0; i < len(host); i++ {
+		c := host[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		dst = append(dst, c)
+	}
+	if path == "" {
+		return append(dst, '/')
+	}
+	return t.Apply(dst, path)
+}
+
+// connLogger takes fasthttp's connection-level error messages. They can
+// quote raw request bytes (headers with IP addresses, User-Agents, URLs), so
+// they are counted, never written anywhere.
+type connLogger struct{ errors *metrics.Counter }
+
+func (l connLogger) Printf(string, ...any) { l.errors.Inc() }
+
+// isOne reports whether a consent header says "1".
+func isOne(v []byte) bool { return len(v) == 1 && v[0] == '1' }
+
 func (s *Server) clientIP(ctx *fasthttp.RequestCtx) netip.Addr {
 	var peer netip.Addr
 	if a, ok := ctx.RemoteAddr().(*net.TCPAddr); ok {
@@ -399,18 +554,47 @@ func (s *Server) clientIP(ctx *fasthttp.RequestCtx) netip.Addr {
 	return s.ips.ClientIP(peer.Unmap(), h.PeekBytes(headerXFF), h.PeekBytes(headerForwarded), h.PeekBytes(headerXRealIP))
 }
 
-// fill copies the coarsened beacon fields into ev. Strings in b are owned by
-// b (not views into the request), so they may outlive the handler.
-func (s *Server) fill(ev *aggregator.Event, b *beacon.Beacon, ua *useragent.Info, country string) {
+// fill sets st.ev from the decoded beacon for site. The strings stay views
+// into st's buffers (valid during Sink.Add, as aggregator.Event allows); the
+// path is templated into st.path first, so no identifying segment reaches
+// the aggregator.
+func (s *Server) fill(st *decodeState, b *beacon.Beacon, ua *useragent.Info, country, region string, site *siteState) {
+	st.path = site.templater.Apply(st.path[:0], b.Path)
+	st.props, st.propBuf, st.spans = st.props[:0], st.propBuf[:0], st.spans[:0]
+	for i, p := range b.Props {
+		st.props = append(st.props, aggregator.Prop{Key: p.Key, Value: p.Value})
+		// The tracker sends the page path of 404s and the target of
+		// outbound links and downloads as properties: they get the same
+		// coarsening as page URLs.
+		switch p.Key {
+		case "path":
+			start := len(st.propBuf)
+			st.propBuf = site.templater.Apply(st.propBuf, p.Value)
+			st.spans = append(st.spans, span{i, start, len(st.propBuf)})
+		case "url":
+			start := len(st.propBuf)
+			st.propBuf = coarsenURL(st.propBuf, p.Value, site.templater)
+			st.spans = append(st.spans, span{i, start, len(st.propBuf)})
+		}
+	}
+	for _, sp := range st.spans { // st.propBuf no longer moves
+		b := st.propBuf[sp.start:sp.end]
+		st.props[sp.prop].Value = unsafe.String(unsafe.SliceData(b), len(b))
+	}
+	ev := &st.ev
 	*ev = aggregator.Event{
 		Time:           s.now(),
+		Site:           site.domain,
 		Name:           b.Name,
-		Path:           b.Path,
+		Path:           unsafe.String(unsafe.SliceData(st.path), len(st.path)),
+		UTMSource:      b.UTMSource,
 		UTMMedium:      b.UTMMedium,
 		UTMCampaign:    b.UTMCampaign,
 		UTMContent:     b.UTMContent,
 		UTMTerm:        b.UTMTerm,
+		ClickID:        b.ClickID,
 		Country:        country,
+		Region:         region,
 		Browser:        ua.Browser,
 		BrowserVersion: ua.BrowserVersion,
 		OS:             ua.OS,
@@ -419,25 +603,21 @@ func (s *Server) fill(ev *aggregator.Event, b *beacon.Beacon, ua *useragent.Info
 		Interactive:    b.Interactive,
 		ScrollDepth:    b.ScrollDepth,
 		EngagedMS:      b.EngagedMS,
+		Props:          st.props,
 	}
 	switch b.Name {
-	case "pageview":
+	case beacon.NamePageview:
 		ev.Kind = aggregator.Pageview
-	case "engagement":
+	case beacon.NameEngagement:
 		ev.Kind = aggregator.Engagement
 	default:
 		ev.Kind = aggregator.Custom
 	}
-	switch {
-	case b.UTMSource != "":
-		ev.Source = b.UTMSource
-	case b.ReferrerHost != b.Host:
-		ev.Source = b.ReferrerHost
+	if b.ReferrerHost != b.Host {
+		ev.Referrer = b.ReferrerHost
 	}
-	if len(b.Props) > 0 {
-		ev.Props = make([]aggregator.Prop, len(b.Props))
-		for i, p := range b.Props {
-			ev.Props[i] = aggregator.Prop{Key: p.Key, Value: p.Value}
-		}
+	ev.Source = ev.Referrer
+	if b.UTMSource != "" {
+		ev.Source = b.UTMSource
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/valyala/fasthttp/fasthttputil"
 
 	"analytics/aggregator"
+	"analytics/collector/pathtmpl"
 	"analytics/collector/visitor"
 )
 
@@ -20,12 +21,22 @@ import (
 type recorder struct {
 	mu     sync.Mutex
 	events []aggregator.Event
+	visits bool // answer engagement events as if a visit were in progress
 }
 
-func (r *recorder) Add(e *aggregator.Event) {
+// Add keeps a deep copy: the event's memory is reused after the call.
+func (r *recorder) Add(e *aggregator.Event) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.events = append(r.events, *e)
+	c := *e
+	c.Site, c.Name, c.Path, c.Source = strings.Clone(e.Site), strings.Clone(e.Name), strings.Clone(e.Path), strings.Clone(e.Source)
+	c.Browser, c.BrowserVersion, c.OS, c.Device = strings.Clone(e.Browser), strings.Clone(e.BrowserVersion), strings.Clone(e.OS), strings.Clone(e.Device)
+	c.Props = nil
+	for _, p := range e.Props {
+		c.Props = append(c.Props, aggregator.Prop{Key: strings.Clone(p.Key), Value: strings.Clone(p.Value)})
+	}
+	r.events = append(r.events, c)
+	return e.Kind != aggregator.Engagement || r.visits
 }
 
 const chromeUA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
@@ -38,8 +49,8 @@ func newServer(t testing.TB, rec *recorder, ready func() (string, bool, bool)) *
 	}
 	s, err := New(Options{
 		Sites: []Site{
-			{Domain: "a.com", Hosts: []string{"a.com", "www.a.com", "shop.a.com:8443"}},
-			{Domain: "b.com"},
+			{Domain: "a.com", Hosts: []string{"a.com", "www.a.com", "shop.a.com:8443"}, SpamReferrers: []string{"pills.example"}},
+			{Domain: "b.com", IgnoreDNT: true, IgnoreGPC: true},
 		},
 		Sink: rec, Salts: salts, TrustedProxies: []string{"10.0.0.0/8"}, Ready: ready,
 		Now: func() time.Time { return time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC) },
@@ -185,6 +196,54 @@ func TestEventEndpoint(t *testing.T) {
 			want: reply{code: 202, body: "ok", cors: "*", dropped: "1"},
 		},
 		{
+			name:   "identifying path segments templated, props coarsened",
+			req:    post(`{"n":"404","u":"https://a.com/users/jane.doe@example.com/orders/834123","d":"a.com","p":{"path":"/reset/9f8e7d6c5b4a39281706f5e4d3c2b1a0","url":"https://Shop.example.org:8443/u/83412?token=abc#x"}}`, chromeUA),
+			want:   reply{code: 202, body: "ok", cors: "*"},
+			events: 1,
+			inspect: func(t *testing.T, e []aggregator.Event) {
+				if e[0].Path != "/users/:email/orders/:id" {
+					t.Errorf("path %q", e[0].Path)
+				}
+				want := []aggregator.Prop{{Key: "path", Value: "/reset/:token"}, {Key: "url", Value: "https://shop.example.org:8443/u/:id"}}
+				if len(e[0].Props) != 2 || e[0].Props[0] != want[0] || e[0].Props[1] != want[1] {
+					t.Errorf("props %+v, want %+v", e[0].Props, want)
+				}
+			},
+		},
+		{
+			name: "do not track honoured",
+			req:  post(`{"n":"pageview","u":"https://a.com/","d":"a.com"}`, chromeUA, "DNT: 1"),
+			want: reply{code: 202, body: "ok", cors: "*", dropped: "1"},
+		},
+		{
+			name: "global privacy control honoured",
+			req:  post(`{"n":"pageview","u":"https://a.com/","d":"a.com"}`, chromeUA, "Sec-GPC: 1"),
+			want: reply{code: 202, body: "ok", cors: "*", dropped: "1"},
+		},
+		{
+			name:   "consent ignored where the site says so",
+			req:    post(`{"n":"pageview","u":"https://b.com/","d":"b.com"}`, chromeUA, "DNT: 1", "Sec-GPC: 1"),
+			want:   reply{code: 202, body: "ok", cors: "*"},
+			events: 1,
+		},
+		{
+			name: "referrer spam",
+			req:  post(`{"n":"pageview","u":"https://a.com/","d":"a.com","r":"https://www.semalt.com/crawler"}`, chromeUA),
+			want: reply{code: 202, body: "ok", cors: "*", dropped: "1"},
+		},
+		{
+			name: "site's own spam list",
+			req:  post(`{"n":"pageview","u":"https://a.com/","d":"a.com","r":"https://cheap.pills.example/"}`, chromeUA),
+			want: reply{code: 202, body: "ok", cors: "*", dropped: "1"},
+		},
+		{
+			name: "engagement without a visit",
+			req:  post(`{"n":"engagement","u":"https://a.com/","d":"a.com","sd":50,"e":3000}`, chromeUA),
+			want: reply{code: 202, body: "ok", cors: "*", dropped: "1"},
+			// handed on, and refused by the sink: no visit in progress
+			events: 1,
+		},
+		{
 			name: "malformed json",
 			req:  post(`{"n":"pageview",`, chromeUA),
 			want: reply{code: 400, body: `{"errors":{"request":["Unable to parse request body as json"]}}`, cors: "*"},
@@ -290,6 +349,22 @@ func TestMetricsEndpoint(t *testing.T) {
 	}
 }
 
+func TestCoarsenURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://example.org/a/b?x=1#f":                 "https://example.org/a/b",
+		"HTTP://User:pw@Example.ORG:8080":               "http://example.org:8080/",
+		"https://example.org/users/jane@example.com":    "https://example.org/users/:email",
+		"/docs/file.pdf?download=1":                     "/docs/file.pdf",
+		"https://[2001:db8::1]:443/x":                   "https://[2001:db8::1]:443/x",
+		"mailto:jane@example.com":                       ":email",
+		"https://cdn.example.org/f/83412345/report.pdf": "https://cdn.example.org/f/:id/report.pdf",
+	} {
+		if got := string(coarsenURL(nil, in, pathtmpl.Default)); got != want {
+			t.Errorf("coarsenURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
 func TestNormalizeHost(t *testing.T) {
 	for in, want := range map[string]string{
 		"Example.COM": "example.com", "www.example.com": "example.com", "example.com:8080": "example.com",
@@ -341,4 +416,4 @@ func BenchmarkHandler(b *testing.B) {
 
 type discardSink struct{}
 
-func (discardSink) Add(*aggregator.Event) {}
+func (discardSink) Add(*aggregator.Event) bool { return true }

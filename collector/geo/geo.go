@@ -26,6 +26,8 @@ import (
 // called before the last lookup has returned.
 type DB struct {
 	r *geoip2.Reader
+	// city is set for databases with subdivisions (City, Enterprise).
+	city bool
 }
 
 // Open opens the MaxMind DB file at path (memory-mapped) and checks that it
@@ -62,7 +64,8 @@ func newDB(r *geoip2.Reader) (*DB, error) {
 			fmt.Errorf("database type %q has no country data; use a GeoLite2-Country or GeoLite2-City database", t),
 			r.Close())
 	}
-	return &DB{r: r}, nil
+	t := r.Metadata().DatabaseType
+	return &DB{r: r, city: strings.Contains(t, "City") || strings.Contains(t, "Enterprise")}, nil
 }
 
 // hasCountry reports whether records of a database of type t carry
@@ -111,6 +114,44 @@ func (d *DB) Country(ip netip.Addr) string {
 		return ""
 	}
 	return iso
+}
+
+// Location returns the country as Country does and, with a City database,
+// the ISO 3166-2 code of the first-level subdivision ("DE-BY"), else "".
+// Nothing finer (city, postal code, coordinates) is ever read.
+func (d *DB) Location(ip netip.Addr) (country, region string) {
+	if d == nil || !d.city {
+		return d.Country(ip), ""
+	}
+	ip = ip.Unmap()
+	if !ip.IsGlobalUnicast() || ip.IsPrivate() {
+		return "", ""
+	}
+	rec, err := d.r.City(ip)
+	if err != nil || rec == nil || !isISOCode(rec.Country.ISOCode) {
+		return "", ""
+	}
+	country = rec.Country.ISOCode
+	if len(rec.Subdivisions) > 0 {
+		if sub := rec.Subdivisions[0].ISOCode; isSubdivision(sub) {
+			region = country + "-" + sub
+		}
+	}
+	return country, region
+}
+
+// isSubdivision reports whether s looks like the part of an ISO 3166-2 code
+// after the country: one to three letters or digits.
+func isSubdivision(s string) bool {
+	if len(s) == 0 || len(s) > 3 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('A' <= c && c <= 'Z' || '0' <= c && c <= '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // isISOCode reports whether s looks like an ISO 3166-1 alpha-2 code, so that
