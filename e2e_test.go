@@ -244,6 +244,9 @@ sites = ["*"]
 		wantCode     int
 		dropped      string
 	}
+	// Each visitor's beacons go in order over one connection, as a browser
+	// sends them; visitors run concurrently.
+	var groups [][]beacon
 	var beacons []beacon
 	wantPV := map[string]int{}
 	wantBrowserPV := map[string]int{}
@@ -252,6 +255,7 @@ sites = ["*"]
 	totalPV, totalEvents, signups := 0, 0, 0
 	ips := make([]string, visitors)
 	for v := 0; v < visitors; v++ {
+		beacons = nil
 		// 198.18.0.0/15 (RFC 2544) is public unicast but in no GeoIP database.
 		ip := fmt.Sprintf("198.%d.%d.%d", 18+v%2, v/250, v%250+1)
 		br := browsers[v%len(browsers)]
@@ -297,7 +301,9 @@ sites = ["*"]
 			totalEvents++
 			signups++
 		}
+		groups = append(groups, beacons)
 	}
+	beacons = nil
 	for i := 0; i < 50; i++ {
 		beacons = append(beacons, beacon{ip: "66.249.66.1", ua: googlebot, wantCode: 202, dropped: "1",
 			body: fmt.Sprintf(`{"n":"pageview","u":"https://shop.example/","d":%q}`, site)})
@@ -308,36 +314,41 @@ sites = ["*"]
 		beacons = append(beacons, beacon{ip: "9.9.9.9", ua: browserUAs["Chrome"], wantCode: 400,
 			body: `{"n":"pageview","d":"shop.example"`})
 	}
+	for _, b := range beacons {
+		groups = append(groups, []beacon{b})
+	}
 
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
 	var wg sync.WaitGroup
-	work := make(chan beacon)
+	work := make(chan []beacon)
 	errs := make(chan error, 16)
 	for w := 0; w < 16; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for b := range work {
-				req, _ := http.NewRequest("POST", collector+"/api/event", strings.NewReader(b.body))
-				req.Header.Set("Content-Type", "text/plain")
-				req.Header.Set("User-Agent", b.ua)
-				req.Header.Set("X-Forwarded-For", b.ip)
-				resp, err := client.Do(req)
-				if err != nil {
-					errs <- err
-					continue
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != b.wantCode || resp.Header.Get("X-Plausible-Dropped") != b.dropped {
-					errs <- fmt.Errorf("%s from %s: got %d dropped=%q, want %d dropped=%q",
-						b.body, b.ua, resp.StatusCode, resp.Header.Get("X-Plausible-Dropped"), b.wantCode, b.dropped)
+			for group := range work {
+				for _, b := range group {
+					req, _ := http.NewRequest("POST", collector+"/api/event", strings.NewReader(b.body))
+					req.Header.Set("Content-Type", "text/plain")
+					req.Header.Set("User-Agent", b.ua)
+					req.Header.Set("X-Forwarded-For", b.ip)
+					resp, err := client.Do(req)
+					if err != nil {
+						errs <- err
+						continue
+					}
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode != b.wantCode || resp.Header.Get("X-Plausible-Dropped") != b.dropped {
+						errs <- fmt.Errorf("%s from %s: got %d dropped=%q, want %d dropped=%q",
+							b.body, b.ua, resp.StatusCode, resp.Header.Get("X-Plausible-Dropped"), b.wantCode, b.dropped)
+					}
 				}
 			}
 		}()
 	}
-	for _, b := range beacons {
-		work <- b
+	for _, g := range groups {
+		work <- g
 	}
 	close(work)
 	wg.Wait()

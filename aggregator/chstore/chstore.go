@@ -6,7 +6,9 @@ package chstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sync"
 
 	"analytics/aggregator"
 	"analytics/schema"
@@ -20,18 +22,30 @@ const insertSQL = "INSERT INTO stats_hourly (site, hour, dimension, goal, value,
 
 // Store writes aggregator rows to ClickHouse.
 type Store struct {
-	db *schema.DB
+	mu   sync.Mutex
+	db   *schema.DB
+	open func(context.Context) (*schema.DB, error)
 }
 
 // New returns a Store over an open, migrated database.
 func New(db *schema.DB) *Store { return &Store{db: db} }
 
+// NewLazy returns a Store that connects (and migrates) with open on its
+// first write, and again after a write failed, so that a collector node
+// can start, count and spool while ClickHouse is still down.
+func NewLazy(open func(context.Context) (*schema.DB, error)) *Store { return &Store{open: open} }
+
 // Write inserts rows in batches. A failed batch may have been partly stored;
 // writing it again is harmless because rows are cumulative and versioned.
 func (s *Store) Write(ctx context.Context, rows []aggregator.Row) error {
+	db, err := s.conn(ctx)
+	if err != nil {
+		return err
+	}
 	for len(rows) > 0 {
 		n := min(len(rows), maxBatch)
-		if err := s.write(ctx, rows[:n]); err != nil {
+		if err := s.write(ctx, db, rows[:n]); err != nil {
+			s.reset(db)
 			return err
 		}
 		rows = rows[n:]
@@ -39,8 +53,48 @@ func (s *Store) Write(ctx context.Context, rows []aggregator.Row) error {
 	return nil
 }
 
-func (s *Store) write(ctx context.Context, rows []aggregator.Row) error {
-	batch, err := s.db.Conn.PrepareBatch(ctx, insertSQL)
+func (s *Store) conn(ctx context.Context) (*schema.DB, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.db != nil {
+		return s.db, nil
+	}
+	if s.open == nil {
+		return nil, errors.New("chstore: no database")
+	}
+	db, err := s.open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.db = db
+	return db, nil
+}
+
+// reset drops a lazily opened connection after a failure, so the next write
+// reconnects; a connection given to New is kept (the driver redials).
+func (s *Store) reset(db *schema.DB) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.open != nil && s.db == db {
+		db.Close()
+		s.db = nil
+	}
+}
+
+// Close closes a connection the Store opened itself.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.open != nil && s.db != nil {
+		err := s.db.Close()
+		s.db = nil
+		return err
+	}
+	return nil
+}
+
+func (s *Store) write(ctx context.Context, db *schema.DB, rows []aggregator.Row) error {
+	batch, err := db.Conn.PrepareBatch(ctx, insertSQL)
 	if err != nil {
 		return fmt.Errorf("prepare insert into stats_hourly: %w", err)
 	}
