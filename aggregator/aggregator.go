@@ -249,9 +249,12 @@ func (a *Aggregator) Add(e *Event) bool {
 		count(a.cell(b, vc.key), seen)
 	}
 	if e.Kind == Custom {
-		count(a.cell(b, cellKey{dim: schema.DimGoal, value: e.Name}), false)
+		goal := a.cell(b, cellKey{dim: schema.DimGoal, value: e.Name})
+		count(goal, false)
+		// Properties are kept per event name as the goal cell shows it:
+		// names past the cap share "(other)", so they cannot grow memory.
 		for _, p := range e.Props {
-			count(a.cell(b, cellKey{dim: schema.DimPropsPrefix, goal: e.Name, sub: p.Key, value: p.Value}), false)
+			count(a.cell(b, cellKey{dim: schema.DimPropsPrefix, goal: goal.key.value, sub: p.Key, value: p.Value}), false)
 		}
 	}
 	return true

@@ -189,11 +189,17 @@ func TestCapsFoldIntoOther(t *testing.T) {
 	if got := st.sum(schema.DimTotal, "", ""); got.Pageviews != 100 || got.Events != 200 {
 		t.Errorf("totals must not fold: %+v", got)
 	}
-	if got := st.sum("event:props:k", "E", schema.OtherValue); got.Events != 90 {
-		t.Errorf("(other) values of k: %+v", got)
-	}
+	// Keys: "k" and "key0" fit the 2 keys of event E; key1..key99 fold
+	// into E's (other) key. Values: k=0..8 and key0=v fill the 10 values
+	// of the bucket's properties; k=9..99 fold into the one (other) cell.
 	if got := st.sum("event:props:(other)", "E", schema.OtherValue); got.Events != 99 {
-		t.Errorf("(other) keys: %+v", got)
+		t.Errorf("(other) keys of E: %+v", got)
+	}
+	if got := st.sum("event:props:(other)", schema.OtherValue, schema.OtherValue); got.Events != 91 {
+		t.Errorf("(other) values: %+v", got)
+	}
+	if got := st.sum("event:props:k", "E", "8"); got.Events != 1 {
+		t.Errorf("k=8: %+v", got)
 	}
 	pages := 0
 	for _, r := range st.rows {
@@ -274,5 +280,31 @@ func BenchmarkAdd(b *testing.B) {
 		ev.Path = paths[i%5]
 		ev.Visitor = (i % 5000) * 0x9E3779B97F4A7C15 // 5000 visitors, ~N pageviews each
 		a.Add(ev)
+	}
+}
+
+// TestMemoryFlatUnderAdversarialStream sends ever-new paths, sources,
+// event names and property keys: the number of cells must stop growing at
+// the caps, whatever the stream.
+func TestMemoryFlatUnderAdversarialStream(t *testing.T) {
+	a, _, c := newAgg(t, Options{MaxValues: 100, MaxPropKeys: 5})
+	send := func(from, to int) {
+		for i := from; i < to; i++ {
+			e := pv(c.t, uint64(i), fmt.Sprint("/random/", i), fmt.Sprint("spam", i, ".example"))
+			e.UTMCampaign = fmt.Sprint("c", i)
+			a.Add(e)
+			a.Add(&Event{Time: c.t, Site: "a.com", Kind: Custom, Name: fmt.Sprint("ev", i), Path: "/", Visitor: uint64(i), Interactive: true,
+				Props: []Prop{{fmt.Sprint("k", i), fmt.Sprint("v", i)}}})
+		}
+	}
+	send(0, 5000)
+	after5k := a.nCells
+	send(5000, 20000)
+	if a.nCells != after5k {
+		t.Fatalf("cells grew from %d to %d under an adversarial stream", after5k, a.nCells)
+	}
+	// Each capped dimension holds at most 100 values and its (other).
+	if limit := 30 * 101; a.nCells > limit {
+		t.Fatalf("%d cells, want at most %d", a.nCells, limit)
 	}
 }

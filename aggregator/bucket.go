@@ -59,39 +59,48 @@ func newBucket(hour int64) *bucket {
 	return &bucket{hour: hour, cells: make(map[cellKey]*cell, 64), distinct: make(map[capKey]int, 16)}
 }
 
-// cell returns the cell for k, creating it unless its dimension already has
-// maxValues distinct values in this bucket, in which case the value folds
-// into "(other)" and fold is called. For event:props, each event name may
-// have maxKeys distinct property keys (further keys fold into an "(other)"
-// key) and each key maxValues values.
+// cell returns the cell for k, creating it unless a cap is reached, in which
+// case the value folds into "(other)" and fold is called:
+//   - each dimension keeps at most maxValues distinct values per bucket;
+//   - event:props keeps at most maxKeys property keys per event name (the
+//     caller passes the event name as the goal cell shows it, so names past
+//     their own cap arrive as "(other)"), and at most maxValues values over
+//     all its keys; past that, everything folds into one (other) cell.
+//
+// So the cells of a bucket are bounded whatever the stream.
 func (b *bucket) cell(k cellKey, maxValues, maxKeys int, fold func(dim string)) *cell {
 	if c := b.cells[k]; c != nil {
 		return c
 	}
 	other := schema.OtherValue
-	valCap := capKey{dim: k.dim, goal: k.goal}
 	if k.dim == schema.DimPropsPrefix {
-		valCap.sub = k.sub
-		if k.sub != other && b.distinct[valCap] == 0 { // a new property key
-			keyCap := capKey{dim: k.dim, goal: k.goal, sub: "\x00keys"}
-			if b.distinct[keyCap] >= maxKeys {
-				fold(k.dim)
-				k.sub, k.value = other, other
-				valCap.sub = other
-			} else {
-				b.distinct[keyCap]++
+		if k.sub != other {
+			known := capKey{dim: k.dim, goal: k.goal, sub: k.sub}
+			if b.distinct[known] == 0 { // a new property key of this event
+				keys := capKey{dim: k.dim, goal: k.goal, sub: "\x00keys"}
+				if b.distinct[keys] >= maxKeys {
+					fold(k.dim)
+					k.sub, k.value = other, other
+				} else {
+					b.distinct[keys]++
+					b.distinct[known] = 1
+				}
 			}
 		}
-	}
-	if k.value != other {
-		if b.distinct[valCap] >= maxValues {
-			fold(k.dim)
-			k.value = other
-			if k.dim != schema.DimPropsPrefix {
-				k.sub = ""
+		if k.value != other {
+			if all := (capKey{dim: k.dim}); b.distinct[all] >= maxValues {
+				fold(k.dim)
+				k.goal, k.sub, k.value = other, other, other
+			} else {
+				b.distinct[all]++
 			}
+		}
+	} else if k.value != other {
+		if c := (capKey{dim: k.dim}); b.distinct[c] >= maxValues {
+			fold(k.dim)
+			k.value, k.sub = other, ""
 		} else {
-			b.distinct[valCap]++
+			b.distinct[c]++
 		}
 	}
 	if c := b.cells[k]; c != nil { // an existing "(other)" cell

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -308,7 +309,9 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	defer func() {
 		if r := recover(); r != nil {
 			s.panics.Inc()
-			s.log.Error("panic in request handler", "panic", fmt.Sprint(r))
+			// The panic's value may quote request data: log its type and
+			// where it happened, never its text.
+			s.log.Error("panic in request handler", "type", fmt.Sprintf("%T", r), "at", panicSite())
 			ctx.ResetBody()
 			s.reply(ctx, fasthttp.StatusInternalServerError, "internal error")
 		}
@@ -533,6 +536,21 @@ func coarsenURL(dst []byte, u string, t *pathtmpl.Templater) []byte {
 		return append(dst, '/')
 	}
 	return t.Apply(dst, path)
+}
+
+// panicSite names the function and line a recovered panic came from.
+func panicSite() string {
+	pcs := make([]uintptr, 16)
+	frames := runtime.CallersFrames(pcs[:runtime.Callers(3, pcs)])
+	for {
+		f, more := frames.Next()
+		if !strings.HasPrefix(f.Function, "runtime.") {
+			return fmt.Sprintf("%s:%d", f.Function, f.Line)
+		}
+		if !more {
+			return "unknown"
+		}
+	}
 }
 
 // connLogger takes fasthttp's connection-level error messages. They can

@@ -2,6 +2,7 @@ package collector
 
 import (
 	"bufio"
+	"errors"
 	"net"
 	"strconv"
 	"strings"
@@ -417,3 +418,61 @@ func BenchmarkHandler(b *testing.B) {
 type discardSink struct{}
 
 func (discardSink) Add(*aggregator.Event) bool { return true }
+
+type panicSink struct{}
+
+func (panicSink) Add(*aggregator.Event) bool { panic("boom") }
+
+func TestPanicIsRecoveredAndCounted(t *testing.T) {
+	s := newServer(t, &recorder{}, nil)
+	s.sink = panicSink{}
+	got := do(t, s, post(`{"n":"pageview","u":"https://a.com/","d":"a.com"}`, chromeUA))
+	if got.code != 500 || got.body != "internal error" {
+		t.Fatalf("got %+v", got)
+	}
+	s.sink = &recorder{}
+	if got := do(t, s, post(`{"n":"pageview","u":"https://a.com/","d":"a.com"}`, chromeUA)); got.code != 202 {
+		t.Fatalf("after a panic: %+v", got)
+	}
+	if m := do(t, s, "GET /metrics HTTP/1.1\r\nHost: c\r\n\r\n"); !strings.Contains(m.body, "analytics_collector_panics_total 1\n") {
+		t.Error("panic not counted")
+	}
+}
+
+// TestSlowClientIsCutOff plays a slow-loris client: it sends part of the
+// headers and then nothing. The server must close the connection after its
+// read timeout instead of holding it open.
+func TestSlowClientIsCutOff(t *testing.T) {
+	salts, _ := visitor.NewSalts(t.TempDir(), time.Now, time.Minute)
+	s, err := New(Options{Sites: []Site{{Domain: "a.com"}}, Sink: &recorder{}, Salts: salts, ReadTimeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Serve(ln)
+	defer s.Shutdown()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Write([]byte("POST /api/event HTTP/1.1\r\nHost: a.com\r\nContent-Len"))
+	start := time.Now()
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 512)
+	for {
+		if _, err := c.Read(buf); err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				t.Fatal("connection still open after 5s: slow clients are not cut off")
+			}
+			break // closed by the server
+		}
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Fatalf("cut off after %v", d)
+	}
+}
