@@ -4,15 +4,22 @@
 // reduced to the utm_* values and the name of a click id.
 //
 // It runs for every beacon the collector receives, so it avoids reflection and
-// allocations: a Decoder owns a reused fastjson parser and scratch buffers, and
-// all strings of one decoded Beacon share one backing allocation (custom
-// properties a second one). See Decoder.Decode for the exact rules.
+// allocations: a Decoder owns a reused fastjson parser and output buffers, and
+// the strings of a decoded Beacon are views into those buffers. A reused
+// Decoder and Beacon decode a typical body with zero allocations.
+//
+// MEMORY CONTRACT (as fasthttp's RequestCtx): the strings of a Beacon are
+// valid only until the next Decode or Reset on the Decoder that produced
+// them. Use them, or copy them (Beacon.Clone, strings.Clone), before that.
+// See Decoder.Decode for the decoding rules.
 //
 // Privacy rules enforced here: the values of query parameters never reach a
 // Beacon except utm_source (or its fallbacks source and ref), utm_medium,
 // utm_campaign, utm_content and utm_term; a click id is reported by name only;
 // the referrer is reduced to its host; userinfo and ports are dropped.
 package beacon
+
+import "strings"
 
 // Well-known event names. Decode returns these exact constants (no
 // allocation) for the two special names.
@@ -42,10 +49,15 @@ type Prop struct {
 
 // Beacon is one decoded and normalised event.
 //
-// Strings in a Beacon never alias the request body, but they share one
-// backing allocation per Decode (Props a second one): a caller that keeps a
-// single field for a long time while dropping the rest (a map key, say)
-// should copy it with strings.Clone after coarsening it.
+// WARNING: the strings of a Beacon (every string field, Domains and Props)
+// never alias the request body, but they are views into buffers owned by the
+// Decoder that filled it, and they are VALID ONLY UNTIL THE NEXT Decode OR
+// Reset ON THAT DECODER, which overwrites the bytes in place. A string kept
+// beyond that (a map key, a field stored in a struct, a value sent to another
+// goroutine) silently changes under its holder. Copy what you keep:
+// strings.Clone for one field, Clone for the whole Beacon. The constants
+// NamePageview and NameEngagement are the exception: Name is one of them
+// for those two names, never a view.
 type Beacon struct {
 	// Name is NamePageview, NameEngagement or a custom name, at most 120
 	// code points; a JSON integer name such as 404 becomes "404".
@@ -92,6 +104,48 @@ type Beacon struct {
 	EngagedMS int64
 	// Version is the tracker version v; 0 when absent or not an integer.
 	Version int
+}
+
+// Clone returns a deep copy of b whose strings and slices share nothing
+// with b or its Decoder: it stays valid after the Decoder's next use.
+func (b *Beacon) Clone() Beacon {
+	c := *b
+	c.Name = cloneString(b.Name)
+	c.Host = strings.Clone(b.Host)
+	c.Path = strings.Clone(b.Path)
+	c.ReferrerHost = strings.Clone(b.ReferrerHost)
+	c.UTMSource = strings.Clone(b.UTMSource)
+	c.UTMMedium = strings.Clone(b.UTMMedium)
+	c.UTMCampaign = strings.Clone(b.UTMCampaign)
+	c.UTMContent = strings.Clone(b.UTMContent)
+	c.UTMTerm = strings.Clone(b.UTMTerm)
+	c.RevenueAmount = strings.Clone(b.RevenueAmount)
+	c.RevenueCurrency = strings.Clone(b.RevenueCurrency)
+	if b.Domains != nil {
+		c.Domains = make([]string, len(b.Domains))
+		for i, d := range b.Domains {
+			c.Domains[i] = strings.Clone(d)
+		}
+	}
+	if b.Props != nil {
+		c.Props = make([]Prop, len(b.Props))
+		for i, p := range b.Props {
+			c.Props[i] = Prop{Key: strings.Clone(p.Key), Value: strings.Clone(p.Value)}
+		}
+	}
+	return c
+}
+
+// cloneString is strings.Clone except for the two constant names, which
+// need no copy.
+func cloneString(s string) string {
+	switch s {
+	case NamePageview:
+		return NamePageview
+	case NameEngagement:
+		return NameEngagement
+	}
+	return strings.Clone(s)
 }
 
 // Reset clears b for reuse, keeping the capacity of Domains and Props.

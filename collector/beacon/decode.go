@@ -3,22 +3,29 @@ package beacon
 import (
 	"bytes"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/valyala/fastjson"
 )
 
-// Decoder decodes beacon bodies. It owns a fastjson parser and scratch
-// buffers that it reuses from one Decode to the next. A Decoder is not safe
-// for concurrent use: keep one per worker or in a sync.Pool. The zero value is
-// ready to use.
+// Decoder decodes beacon bodies. It owns a fastjson parser and the buffers
+// that a decoded Beacon's strings point into, and reuses them from one Decode
+// to the next. A Decoder is not safe for concurrent use: keep one per worker
+// or in a sync.Pool. The zero value is ready to use.
+//
+// WARNING: the next Decode or Reset overwrites the bytes behind the strings of
+// the Beacon that the previous Decode filled (see Beacon). Put a pooled
+// Decoder back only once nothing uses that Beacon's strings any more, and copy
+// (Beacon.Clone, strings.Clone) whatever must outlive that.
 type Decoder struct {
 	p  fastjson.Parser // the body
 	pp fastjson.Parser // props or revenue sent as a string holding JSON
 
 	tmp []byte // scratch
 
-	// All strings of a Beacon are built in out (props in pout), converted to
-	// a string once, and sliced by these spans.
+	// All strings of a Beacon are built in out (props in pout) and, once
+	// decoding is over and the buffers no longer move, handed out as views
+	// (unsafe.String) of these spans.
 	out, pout []byte
 	name      span
 	host      span
@@ -86,8 +93,7 @@ func pick(vs ...*fastjson.Value) *fastjson.Value {
 }
 
 // Decode decodes one Events API body into b, which it resets first. On error
-// it returns an *Error and leaves b reset. b's strings stay valid after the
-// Decoder's next use.
+// it returns an *Error and leaves b reset.
 //
 // The body must be a JSON object of valid UTF-8 (strict JSON: no NaN, no
 // leading zeros, no invalid escapes, nesting at most 300 deep); unknown
@@ -96,6 +102,11 @@ func pick(vs ...*fastjson.Value) *fastjson.Value {
 // over referrer, p over props over m over meta, $ over revenue, h over
 // hashMode, i over interactive. When a key is repeated, its first occurrence
 // wins (inside props too).
+//
+// b's strings are views into d's buffers: valid until d's next Decode or
+// Reset, which overwrite them in place (see Beacon). A Decode allocates
+// nothing once d and b have decoded a body of the same shape before (the
+// buffers, b.Domains and b.Props keep their capacity).
 //
 // Errors are checked in this order and only the first is returned: request
 // (not JSON, not an object, invalid UTF-8), name, url, domain, referrer,
@@ -134,6 +145,12 @@ func (d *Decoder) Decode(body []byte, b *Beacon) error {
 
 // maxRetainedBody is the largest body whose buffers a Decoder keeps for reuse.
 const maxRetainedBody = 64 << 10
+
+// Reset truncates d's buffers for reuse: from here on, the strings of the
+// last Beacon d filled are invalid (the next Decode overwrites their bytes).
+// Decode resets d itself; call Reset where a Decoder goes back into a pool,
+// to mark the point after which its last Beacon must not be read.
+func (d *Decoder) Reset() { d.reset() }
 
 func (d *Decoder) decode(body []byte, b *Beacon) error {
 	b.Reset()
@@ -254,11 +271,13 @@ func (d *Decoder) reset() {
 	d.props = d.props[:0]
 }
 
-// materialize converts the built bytes to strings, one allocation for the
-// event and one for its props, and points b's fields into them.
+// materialize points b's fields into the built bytes without copying them:
+// the strings are views of d.out and d.pout, valid until they are next
+// written, that is until d's next Decode or Reset. It runs last, once no
+// append can move the buffers any more.
 func (d *Decoder) materialize(b *Beacon) {
 	if len(d.out) > 0 {
-		s := string(d.out)
+		s := unsafe.String(unsafe.SliceData(d.out), len(d.out))
 		if b.Name == "" {
 			b.Name = d.name.of(s)
 		}
@@ -277,7 +296,7 @@ func (d *Decoder) materialize(b *Beacon) {
 		}
 	}
 	if len(d.pout) > 0 {
-		s := string(d.pout)
+		s := unsafe.String(unsafe.SliceData(d.pout), len(d.pout))
 		for _, ps := range d.props {
 			b.Props = append(b.Props, Prop{Key: ps.key.of(s), Value: ps.val.of(s)})
 		}

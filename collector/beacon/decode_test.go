@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unsafe"
 )
 
 // pageview is what `{"n":"pageview","u":"https://example.com/"}` decodes to;
@@ -578,16 +579,18 @@ func TestDecodeTracker(t *testing.T) {
 }
 
 // TestDecodeReuse checks that nothing leaks from one Decode into the next and
-// that a Beacon's strings survive the Decoder's next use.
+// that a Clone of a Beacon survives the Decoder's next use (the Beacon's own
+// strings do not: they are views into the Decoder's buffers).
 func TestDecodeReuse(t *testing.T) {
 	var d Decoder
 	var first, second Beacon
 	if err := d.Decode([]byte(`{"n":"Signup","u":"https://a.example/x?utm_source=s&gclid=1","d":"a.example,b.example","r":"https://ref.example/","p":{"k":"v"},"$":{"amount":1,"currency":"EUR"},"h":1,"i":false,"v":3}`), &first); err != nil {
 		t.Fatal(err)
 	}
-	keep := first
-	keep.Domains = append([]string(nil), first.Domains...)
-	keep.Props = append([]Prop(nil), first.Props...)
+	keep := first.Clone()
+	if !reflect.DeepEqual(keep, first) {
+		t.Fatalf("Clone() = %+v, want %+v", keep, first)
+	}
 	if err := d.Decode([]byte(`{"n":"pageview","u":"https://example.com/"}`), &second); err != nil {
 		t.Fatal(err)
 	}
@@ -597,9 +600,9 @@ func TestDecodeReuse(t *testing.T) {
 	if !reflect.DeepEqual(second, pageview()) {
 		t.Errorf("second decode = %+v", second)
 	}
-	if first.Name != "Signup" || first.Host != "a.example" || first.Path != "/x" || first.ReferrerHost != "ref.example" ||
-		first.UTMSource != "s" || first.Props[0] != (Prop{"k", "v"}) || first.RevenueCurrency != "EUR" || first.Domains[1] != "b.example" {
-		t.Errorf("first beacon changed after reuse: %+v", first)
+	if keep.Name != "Signup" || keep.Host != "a.example" || keep.Path != "/x" || keep.ReferrerHost != "ref.example" ||
+		keep.UTMSource != "s" || keep.Props[0] != (Prop{"k", "v"}) || keep.RevenueCurrency != "EUR" || keep.Domains[1] != "b.example" {
+		t.Errorf("cloned beacon changed after reuse: %+v", keep)
 	}
 	// Reusing the Beacon for an error leaves it reset.
 	if err := d.Decode([]byte(`{}`), &first); err == nil {
@@ -624,6 +627,58 @@ func TestDecodeReuse(t *testing.T) {
 	}
 	if keep.Props[0].Value != "v" || keep.Host != "a.example" {
 		t.Errorf("kept strings changed: %+v", keep)
+	}
+	// Reset ends a Beacon's validity as a Decode does; the Decoder keeps
+	// working after it.
+	d.Reset()
+	if err := d.Decode([]byte(`{"n":"Signup","u":"https://c.example/y","p":{"a":1}}`), &second); err != nil ||
+		second.Host != "c.example" || second.Name != "Signup" || second.Props[0] != (Prop{"a", "1"}) {
+		t.Fatalf("after Reset: %v %+v", err, second)
+	}
+}
+
+// TestBeaconClone checks that a decoded Beacon's strings are views of the
+// Decoder's buffers and that a Clone's are not.
+func TestBeaconClone(t *testing.T) {
+	var d Decoder
+	var b Beacon
+	body := []byte(`{"n":"Signup","u":"https://a.example/x?utm_source=s&utm_medium=m&utm_campaign=c&utm_content=k&utm_term=t","d":"a.example,b.example","r":"https://ref.example/","p":{"k":"v"},"$":{"amount":1,"currency":"EUR"}}`)
+	if err := d.Decode(body, &b); err != nil {
+		t.Fatal(err)
+	}
+	c := b.Clone()
+	inBuffers := func(s string) bool {
+		for _, buf := range [][]byte{d.out, d.pout} {
+			if len(s) > 0 && len(buf) > 0 {
+				p := uintptr(unsafe.Pointer(unsafe.StringData(s)))
+				lo := uintptr(unsafe.Pointer(unsafe.SliceData(buf)))
+				if p >= lo && p < lo+uintptr(cap(buf)) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	strs := beaconStrings(&c)
+	strs = append(strs, c.UTMSource, c.UTMMedium, c.UTMCampaign, c.UTMContent, c.UTMTerm)
+	for _, s := range strs {
+		if inBuffers(s) {
+			t.Errorf("Clone keeps %q in the Decoder's buffers", s)
+		}
+	}
+	if !inBuffers(b.Host) || !inBuffers(b.Props[0].Value) {
+		t.Errorf("decoded strings are not views of the Decoder's buffers")
+	}
+	var pv Beacon
+	if err := d.Decode([]byte(`{"n":"pageview","u":"https://example.com/"}`), &pv); err != nil {
+		t.Fatal(err)
+	}
+	if c := pv.Clone(); !reflect.DeepEqual(c, pv) {
+		t.Errorf("Clone() = %+v, want %+v", c, pv)
+	}
+	var zero Beacon
+	if c := zero.Clone(); !reflect.DeepEqual(c, zero) {
+		t.Errorf("Clone of the zero Beacon = %+v", c)
 	}
 }
 

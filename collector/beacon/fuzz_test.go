@@ -68,6 +68,22 @@ func FuzzDecode(f *testing.F) {
 		}
 		checkBeacon(t, &b)
 		checkNoQueryLeak(t, body, &b)
+
+		// b's strings are views into d's buffers, valid until d's next
+		// Decode: what is compared after that must be a copy. Reuse d (into a
+		// second Beacon, on another body, then on this one again) and check
+		// that the copy still equals the fresh result and that d decodes the
+		// body the same way once more.
+		kept := b.Clone()
+		var other Beacon
+		_ = d.Decode([]byte(trackerSeeds[len(body)%len(trackerSeeds)]), &other)
+		if !reflect.DeepEqual(kept, fresh) {
+			t.Fatalf("copy made before the next Decode changed: %+v, fresh %+v", kept, fresh)
+		}
+		var again Beacon
+		if err := d.Decode(body, &again); err != nil || !reflect.DeepEqual(again, fresh) {
+			t.Fatalf("decoding again with the reused decoder gave %v %+v, fresh %+v", err, again, fresh)
+		}
 	})
 }
 
