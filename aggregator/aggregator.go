@@ -238,15 +238,20 @@ func (a *Aggregator) Add(e *Event) bool {
 	// visitor once the visit had an event in it: skip the sketch inserts,
 	// the most expensive part of Add.
 	seen := s.counted == b
-	s.counted = b
-	count(a.cell(b, cellKey{dim: schema.DimTotal}), seen)
+	if !seen {
+		s.counted = b
+		s.cur[0] = a.cell(b, cellKey{dim: schema.DimTotal})
+		for i, vc := range s.visit[visitFirstEventDim:] {
+			s.cur[1+i] = a.cell(b, vc.key)
+		}
+	}
+	for _, c := range s.cur {
+		count(c, seen)
+	}
 	page := a.cell(b, cellKey{dim: schema.DimPage, value: e.Path})
 	count(page, false)
 	if e.Kind == Pageview {
 		s.page, s.engaged, s.maxScroll = page, false, 0
-	}
-	for _, vc := range s.visit[visitFirstEventDim:] {
-		count(a.cell(b, vc.key), seen)
 	}
 	if e.Kind == Custom {
 		goal := a.cell(b, cellKey{dim: schema.DimGoal, value: e.Name})
@@ -277,6 +282,8 @@ func (a *Aggregator) startSession(site *siteAgg, b *bucket, e *Event, now int64)
 		c.dirty = true
 		s.visit[i] = c
 	}
+	s.cur[0] = s.visit[visitTotal]
+	copy(s.cur[1:], s.visit[visitFirstEventDim:])
 	b.live++
 	site.sessions[e.Visitor] = s
 	a.nSess++

@@ -34,8 +34,10 @@ type session struct {
 	visit        [len(visitDims)]*cell
 	interactions uint32
 	// counted is the bucket whose visit-dimension cells last counted this
-	// visit's visitor: later events in it need not insert it again.
+	// visit's visitor: later events in it need not insert it again, nor
+	// look the cells up: cur holds them (cur[0] is the bucket's total).
 	counted *bucket
+	cur     [1 + len(visitDims) - visitFirstEventDim]*cell
 	// page is the current page's cell (its key holds the path).
 	page *cell
 	// Engagement of the current pageview.

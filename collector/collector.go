@@ -89,7 +89,8 @@ type Options struct {
 	// and the process metrics. Default: a private set.
 	Metrics *metrics.Set
 	Logger  *slog.Logger
-	// Now is the clock that stamps events (default time.Now).
+	// Now is the clock that stamps events (default: the time fasthttp
+	// stamps on the request).
 	Now func() time.Time
 }
 
@@ -141,8 +142,8 @@ type Server struct {
 	now     func() time.Time
 	srv     *fasthttp.Server
 
-	unknown  *siteState // counters for events of unconfigured sites
-	requests map[int]*metrics.Counter
+	unknown  *siteState            // counters for events of unconfigured sites
+	requests [600]*metrics.Counter // by status code
 	panics   *metrics.Counter
 	invalid  map[string]*metrics.Counter // by beacon.Error field
 	bots     map[string]*metrics.Counter // by useragent class
@@ -193,28 +194,24 @@ func New(opts Options) (*Server, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
 	ips, err := clientip.NewResolver(opts.TrustedProxies)
 	if err != nil {
 		return nil, fmt.Errorf("trusted proxies: %w", err)
 	}
 	s := &Server{
-		sites:    make(map[string]*siteState, len(opts.Sites)),
-		sink:     opts.Sink,
-		ips:      ips,
-		geo:      opts.GeoIP,
-		salts:    opts.Salts,
-		ua:       useragent.New(opts.UACacheSize),
-		ready:    opts.Ready,
-		metrics:  opts.Metrics,
-		log:      opts.Logger.With("component", "collector"),
-		now:      opts.Now,
-		requests: map[int]*metrics.Counter{},
-		panics:   opts.Metrics.NewCounter("analytics_collector_panics_total"),
-		invalid:  map[string]*metrics.Counter{},
-		bots:     map[string]*metrics.Counter{},
+		sites:   make(map[string]*siteState, len(opts.Sites)),
+		sink:    opts.Sink,
+		ips:     ips,
+		geo:     opts.GeoIP,
+		salts:   opts.Salts,
+		ua:      useragent.New(opts.UACacheSize),
+		ready:   opts.Ready,
+		metrics: opts.Metrics,
+		log:     opts.Logger.With("component", "collector"),
+		now:     opts.Now,
+		panics:  opts.Metrics.NewCounter("analytics_collector_panics_total"),
+		invalid: map[string]*metrics.Counter{},
+		bots:    map[string]*metrics.Counter{},
 	}
 	for _, f := range invalidFields {
 		s.invalid[f] = s.metrics.NewCounter(fmt.Sprintf(`analytics_events_invalid_total{field=%q}`, f))
@@ -316,7 +313,11 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 			s.reply(ctx, fasthttp.StatusInternalServerError, "internal error")
 		}
 	}()
-	path := ctx.Path()
+	// The beacon's usual request line needs no URI parsing.
+	path := ctx.Request.Header.RequestURI()
+	if string(path) != "/api/event" {
+		path = ctx.Path()
+	}
 	switch string(path) {
 	case "/api/event":
 		s.cors(ctx)
@@ -351,11 +352,11 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 }
 
 func (s *Server) cors(ctx *fasthttp.RequestCtx) {
-	ctx.Response.Header.Set("Access-Control-Allow-Origin", "*")
+	ctx.Response.Header.SetCanonical(headerACAO, valueStar)
 }
 
 func (s *Server) count(code int) {
-	if c := s.requests[code]; c != nil {
+	if c := s.requests[code%len(s.requests)]; c != nil {
 		c.Inc()
 	}
 }
@@ -407,8 +408,12 @@ var (
 )
 
 var (
-	headerDNT = []byte("DNT")
-	headerGPC = []byte("Sec-GPC")
+	headerACAO = []byte("Access-Control-Allow-Origin")
+	valueStar  = []byte("*")
+	textPlain  = []byte("text/plain; charset=utf-8")
+	bodyOK     = []byte("ok")
+	headerDNT  = []byte("DNT")
+	headerGPC  = []byte("Sec-GPC")
 )
 
 func (s *Server) handleEvent(ctx *fasthttp.RequestCtx) {
@@ -444,6 +449,7 @@ func (s *Server) handleEvent(ctx *fasthttp.RequestCtx) {
 	dropped := 0
 	var ip netip.Addr
 	var country, region string
+	var now time.Time
 	resolved := false
 	for _, domain := range b.Domains {
 		site := s.sites[domain]
@@ -474,9 +480,12 @@ func (s *Server) handleEvent(ctx *fasthttp.RequestCtx) {
 			country, region = s.geo.Location(ip)
 			resolved = true
 		}
+		if now.IsZero() {
+			now = s.clock(ctx)
+		}
 		ev := &st.ev
-		s.fill(st, b, &ua, country, region, site)
-		ev.Visitor = s.salts.Key(site.domain, ip, uaRaw)
+		s.fill(st, b, &ua, country, region, site, now)
+		ev.Visitor = s.salts.KeyAt(now, site.domain, ip, uaRaw)
 		if !s.sink.Add(ev) {
 			site.dropped[ReasonNoVisit].Inc()
 			dropped++
@@ -490,8 +499,8 @@ func (s *Server) handleEvent(ctx *fasthttp.RequestCtx) {
 		ctx.Response.Header.Set(headerDropped, strconv.Itoa(dropped))
 	}
 	ctx.SetStatusCode(fasthttp.StatusAccepted)
-	ctx.SetContentType("text/plain; charset=utf-8")
-	ctx.SetBodyString("ok")
+	ctx.SetContentTypeBytes(textPlain)
+	ctx.SetBody(bodyOK)
 }
 
 // coarsenURL appends u reduced to scheme, host (and port) and templated
@@ -563,6 +572,16 @@ func (l connLogger) Printf(string, ...any) { l.errors.Inc() }
 // isOne reports whether a consent header says "1".
 func isOne(v []byte) bool { return len(v) == 1 && v[0] == '1' }
 
+// clock returns the time that stamps the request's events: fasthttp's
+// timestamp of the request (no extra clock read), unless a test injected a
+// clock.
+func (s *Server) clock(ctx *fasthttp.RequestCtx) time.Time {
+	if s.now != nil {
+		return s.now()
+	}
+	return ctx.Time()
+}
+
 func (s *Server) clientIP(ctx *fasthttp.RequestCtx) netip.Addr {
 	var peer netip.Addr
 	if a, ok := ctx.RemoteAddr().(*net.TCPAddr); ok {
@@ -576,7 +595,7 @@ func (s *Server) clientIP(ctx *fasthttp.RequestCtx) netip.Addr {
 // into st's buffers (valid during Sink.Add, as aggregator.Event allows); the
 // path is templated into st.path first, so no identifying segment reaches
 // the aggregator.
-func (s *Server) fill(st *decodeState, b *beacon.Beacon, ua *useragent.Info, country, region string, site *siteState) {
+func (s *Server) fill(st *decodeState, b *beacon.Beacon, ua *useragent.Info, country, region string, site *siteState, now time.Time) {
 	st.path = site.templater.Apply(st.path[:0], b.Path)
 	st.props, st.propBuf, st.spans = st.props[:0], st.propBuf[:0], st.spans[:0]
 	for i, p := range b.Props {
@@ -601,7 +620,7 @@ func (s *Server) fill(st *decodeState, b *beacon.Beacon, ua *useragent.Info, cou
 	}
 	ev := &st.ev
 	*ev = aggregator.Event{
-		Time:           s.now(),
+		Time:           now,
 		Site:           site.domain,
 		Name:           b.Name,
 		Path:           unsafe.String(unsafe.SliceData(st.path), len(st.path)),

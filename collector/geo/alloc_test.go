@@ -9,7 +9,7 @@ import (
 
 // The race detector changes allocation counts, hence the build tag.
 
-func TestCountryAllocations(t *testing.T) {
+func TestCountryDoesNotAllocate(t *testing.T) {
 	db, err := OpenBytes(buildDB(t, "GeoLite2-City", testNetworks))
 	if err != nil {
 		t.Fatal(err)
@@ -29,10 +29,20 @@ func TestCountryAllocations(t *testing.T) {
 			db.Country(ip)
 		}
 	})
-	// geoip2-golang decodes a whole Country record per lookup: one
-	// allocation each for the three addresses found (the private one is
-	// answered before the lookup). Guard against more creeping in.
-	if allocs > 3 {
-		t.Errorf("Country: %v allocs per run of 4 lookups, want at most 3", allocs)
+	if allocs != 0 {
+		t.Errorf("Country: %v allocs per run, want 0", allocs)
+	}
+}
+
+func TestLocationDoesNotAllocate(t *testing.T) {
+	db, err := OpenBytes(buildDB(t, "GeoLite2-City", []network{{cidr: "81.2.69.0/24", record: withSubdivision("GB", "ENG")}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ip := netip.MustParseAddr("81.2.69.142")
+	db.Location(ip) // fill the string and region caches
+	if allocs := testing.AllocsPerRun(1000, func() { db.Location(ip) }); allocs != 0 {
+		t.Errorf("Location: %v allocs per run, want 0", allocs)
 	}
 }

@@ -6,66 +6,80 @@
 // collector runs without a database too: a nil *DB answers "" (unknown) for
 // every address.
 //
-// The database is read with github.com/oschwald/geoip2-golang/v2. Its
-// Country lookup decodes the whole Country record (~0.6 us and one
-// allocation here); decoding only "country.iso_code" through the reader
-// underneath it would be about four times cheaper, which geoip2-golang does
-// not expose.
+// The database is opened and checked with github.com/oschwald/geoip2-golang/v2
+// (which knows the GeoIP2/GeoLite2 database types). Lookups then go through
+// the reader underneath it, github.com/oschwald/maxminddb-golang/v2, so that
+// each decodes only "country.iso_code" (and a subdivision code) instead of
+// geoip2's whole record with names in every language: ~0.15 us and no
+// allocation instead of ~0.6 us and 768 bytes, on every beacon.
 package geo
 
 import (
-	"errors"
 	"fmt"
 	"net/netip"
 	"strings"
+	"sync"
 
 	"github.com/oschwald/geoip2-golang/v2"
+	"github.com/oschwald/maxminddb-golang/v2"
 )
 
 // DB looks up countries. It is safe for concurrent use; Close must not be
 // called before the last lookup has returned.
 type DB struct {
-	r *geoip2.Reader
+	r *maxminddb.Reader
 	// city is set for databases with subdivisions (City, Enterprise).
 	city bool
+
+	mu      sync.RWMutex
+	regions map[[2]string]string
 }
 
 // Open opens the MaxMind DB file at path (memory-mapped) and checks that it
 // holds country data.
 func Open(path string) (*DB, error) {
-	r, err := geoip2.Open(path)
+	if err := check(geoip2.Open(path)); err != nil {
+		return nil, fmt.Errorf("open geoip db %s: %w", path, err)
+	}
+	r, err := maxminddb.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("open geoip db %s: %w", path, err)
 	}
-	d, err := newDB(r)
-	if err != nil {
-		return nil, fmt.Errorf("open geoip db %s: %w", path, err)
-	}
-	return d, nil
+	return newDB(r), nil
 }
 
 // OpenBytes is Open for a database already in memory. b must not be modified
 // while the DB is in use.
 func OpenBytes(b []byte) (*DB, error) {
-	r, err := geoip2.OpenBytes(b)
+	if err := check(geoip2.OpenBytes(b)); err != nil {
+		return nil, fmt.Errorf("open geoip db: %w", err)
+	}
+	r, err := maxminddb.OpenBytes(b)
 	if err != nil {
 		return nil, fmt.Errorf("open geoip db: %w", err)
 	}
-	d, err := newDB(r)
-	if err != nil {
-		return nil, fmt.Errorf("open geoip db: %w", err)
-	}
-	return d, nil
+	return newDB(r), nil
 }
 
-func newDB(r *geoip2.Reader) (*DB, error) {
-	if t := r.Metadata().DatabaseType; !hasCountry(t) {
-		return nil, errors.Join(
-			fmt.Errorf("database type %q has no country data; use a GeoLite2-Country or GeoLite2-City database", t),
-			r.Close())
+// check validates a database opened by geoip2: a known type that carries
+// country data. The geoip2 reader is closed again; lookups use their own.
+func check(g *geoip2.Reader, err error) error {
+	if err != nil {
+		return err
 	}
-	t := r.Metadata().DatabaseType
-	return &DB{r: r, city: strings.Contains(t, "City") || strings.Contains(t, "Enterprise")}, nil
+	t := g.Metadata().DatabaseType
+	if cerr := g.Close(); cerr != nil {
+		return cerr
+	}
+	if !hasCountry(t) {
+		return fmt.Errorf("database type %q has no country data; use a GeoLite2-Country or GeoLite2-City database", t)
+	}
+	return nil
+}
+
+func newDB(r *maxminddb.Reader) *DB {
+	t := r.Metadata.DatabaseType
+	return &DB{r: r, city: strings.Contains(t, "City") || strings.Contains(t, "Enterprise"), regions: map[[2]string]string{}}
 }
 
 // hasCountry reports whether records of a database of type t carry
@@ -82,7 +96,7 @@ func (d *DB) Type() string {
 	if d == nil {
 		return ""
 	}
-	return d.r.Metadata().DatabaseType
+	return d.r.Metadata.DatabaseType
 }
 
 // Close releases the database. It is a no-op on a nil DB.
@@ -105,16 +119,20 @@ func (d *DB) Country(ip netip.Addr) string {
 	if !ip.IsGlobalUnicast() || ip.IsPrivate() {
 		return ""
 	}
-	rec, err := d.r.Country(ip)
-	if err != nil || rec == nil {
+	p := isoPool.Get().(*[2]string)
+	defer isoPool.Put(p)
+	p[0] = "" // DecodePath leaves it alone when the path is missing
+	res := d.r.Lookup(ip)
+	if !res.Found() || res.DecodePath(&p[0], "country", "iso_code") != nil || !isISOCode(p[0]) {
 		return ""
 	}
-	iso := rec.Country.ISOCode
-	if !isISOCode(iso) {
-		return ""
-	}
-	return iso
+	return p[0]
 }
+
+// isoPool recycles the destinations of DecodePath, which would otherwise
+// escape to the heap on every lookup. The decoded strings themselves come
+// from the reader's string cache.
+var isoPool = sync.Pool{New: func() any { return new([2]string) }}
 
 // Location returns the country as Country does and, with a City database,
 // the ISO 3166-2 code of the first-level subdivision ("DE-BY"), else "".
@@ -127,17 +145,37 @@ func (d *DB) Location(ip netip.Addr) (country, region string) {
 	if !ip.IsGlobalUnicast() || ip.IsPrivate() {
 		return "", ""
 	}
-	rec, err := d.r.City(ip)
-	if err != nil || rec == nil || !isISOCode(rec.Country.ISOCode) {
+	p := isoPool.Get().(*[2]string)
+	defer isoPool.Put(p)
+	p[0], p[1] = "", ""
+	res := d.r.Lookup(ip)
+	if !res.Found() || res.DecodePath(&p[0], "country", "iso_code") != nil || !isISOCode(p[0]) {
 		return "", ""
 	}
-	country = rec.Country.ISOCode
-	if len(rec.Subdivisions) > 0 {
-		if sub := rec.Subdivisions[0].ISOCode; isSubdivision(sub) {
-			region = country + "-" + sub
-		}
+	country = p[0]
+	if res.DecodePath(&p[1], "subdivisions", 0, "iso_code") == nil && isSubdivision(p[1]) {
+		region = d.region(country, p[1])
 	}
 	return country, region
+}
+
+// region returns "CC-SUB", built once per subdivision (there are a few
+// thousand in the world) so that lookups do not allocate.
+func (d *DB) region(country, sub string) string {
+	k := [2]string{country, sub}
+	d.mu.RLock()
+	r, ok := d.regions[k]
+	d.mu.RUnlock()
+	if ok {
+		return r
+	}
+	r = country + "-" + sub
+	d.mu.Lock()
+	if len(d.regions) < 10000 { // a damaged database cannot grow it further
+		d.regions[k] = r
+	}
+	d.mu.Unlock()
+	return r
 }
 
 // isSubdivision reports whether s looks like the part of an ISO 3166-2 code

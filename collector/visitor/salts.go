@@ -115,8 +115,14 @@ func NewSalts(dir string, now func() time.Time, grace time.Duration) (*Salts, er
 // day's salt itself. The salt never goes back to an earlier day within a
 // process, even if the clock does.
 func (s *Salts) Key(site string, ip netip.Addr, ua []byte) uint64 {
+	return s.KeyAt(s.now(), site, ip, ua)
+}
+
+// KeyAt is Key for an event stamped at t, for callers that read the clock
+// once per request anyway.
+func (s *Salts) KeyAt(t time.Time, site string, ip netip.Addr, ua []byte) uint64 {
 	for {
-		day := unixDay(s.now().Unix())
+		day := unixDay(t.Unix())
 		k := s.cur.Load()
 		if k.day < day {
 			k = s.switchTo(day)
