@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -284,6 +285,7 @@ func TestStoreOutageAndCrash(t *testing.T) {
 		t.Fatal("nothing spooled during the outage")
 	}
 	p.kill(t) // a crash in the middle of the outage
+	assertDataDirClean(t, n.dataDir, append(a, b...))
 
 	// The restarted node comes up with ClickHouse still down, counts and
 	// spools; the earlier run's spool files wait for the store too.
@@ -374,6 +376,35 @@ func TestTwoNodesEqualOne(t *testing.T) {
 			// may round a visit's span differently by a second.
 			if diff != 0 && (name != "duration" || diff > int64(m1[2]) || -diff > int64(m1[2])) {
 				t.Errorf("%s %s: one node %d, two nodes %d", key, name, m1[i], m2[i])
+			}
+		}
+	}
+}
+
+// assertDataDirClean reads every file the collector wrote (spool, salts) and
+// checks that no client IP, in text or packed binary form, and no
+// User-Agent appears in any of them.
+func assertDataDirClean(t *testing.T, dir string, visits []visit) {
+	t.Helper()
+	var blobs [][]byte
+	filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			b, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			blobs = append(blobs, b)
+		}
+		return nil
+	})
+	if len(blobs) < 2 {
+		t.Fatalf("only %d files in the data dir: the scan would prove little", len(blobs))
+	}
+	for _, v := range visits {
+		ip := net.ParseIP(v.ip).To4()
+		for _, b := range blobs {
+			if bytes.Contains(b, []byte(v.ip)) || bytes.Contains(b, ip) || bytes.Contains(b, []byte("Mozilla/5.0")) || bytes.Contains(b, []byte("AppleWebKit")) {
+				t.Fatalf("a data dir file holds client data of %s", v.ip)
 			}
 		}
 	}
