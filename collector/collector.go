@@ -503,6 +503,15 @@ func (s *Server) handleEvent(ctx *fasthttp.RequestCtx) {
 	ctx.SetBody(bodyOK)
 }
 
+// coarsenValue appends v coarsened: an http(s) URL by coarsenURL, anything
+// else through the path templater (a value without "/" is one segment).
+func coarsenValue(dst []byte, v string, t *pathtmpl.Templater) []byte {
+	if len(v) >= 7 && (strings.EqualFold(v[:7], "http://") || len(v) >= 8 && strings.EqualFold(v[:8], "https://")) {
+		return coarsenURL(dst, v, t)
+	}
+	return t.Apply(dst, v)
+}
+
 // coarsenURL appends u reduced to scheme, host (and port) and templated
 // path: the query string, fragment and user info, which can carry tokens
 // and e-mail addresses, are dropped. A value that is not an absolute http(s)
@@ -600,19 +609,14 @@ func (s *Server) fill(st *decodeState, b *beacon.Beacon, ua *useragent.Info, cou
 	st.props, st.propBuf, st.spans = st.props[:0], st.propBuf[:0], st.spans[:0]
 	for i, p := range b.Props {
 		st.props = append(st.props, aggregator.Prop{Key: p.Key, Value: p.Value})
-		// The tracker sends the page path of 404s and the target of
-		// outbound links and downloads as properties: they get the same
-		// coarsening as page URLs.
-		switch p.Key {
-		case "path":
-			start := len(st.propBuf)
-			st.propBuf = site.templater.Apply(st.propBuf, p.Value)
-			st.spans = append(st.spans, span{i, start, len(st.propBuf)})
-		case "url":
-			start := len(st.propBuf)
-			st.propBuf = coarsenURL(st.propBuf, p.Value, site.templater)
-			st.spans = append(st.spans, span{i, start, len(st.propBuf)})
-		}
+		// Property values are attacker- and developer-controlled free text:
+		// they get the same coarsening as page URLs (the tracker sends the
+		// path of 404s and the target of outbound links and downloads as
+		// properties), so an e-mail address, a token or a long id in any
+		// value is templated before it is counted.
+		start := len(st.propBuf)
+		st.propBuf = coarsenValue(st.propBuf, p.Value, site.templater)
+		st.spans = append(st.spans, span{i, start, len(st.propBuf)})
 	}
 	for _, sp := range st.spans { // st.propBuf no longer moves
 		b := st.propBuf[sp.start:sp.end]

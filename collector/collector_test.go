@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -198,15 +199,16 @@ func TestEventEndpoint(t *testing.T) {
 		},
 		{
 			name:   "identifying path segments templated, props coarsened",
-			req:    post(`{"n":"404","u":"https://a.com/users/jane.doe@example.com/orders/834123","d":"a.com","p":{"path":"/reset/9f8e7d6c5b4a39281706f5e4d3c2b1a0","url":"https://Shop.example.org:8443/u/83412?token=abc#x"}}`, chromeUA),
+			req:    post(`{"n":"404","u":"https://a.com/users/jane.doe@example.com/orders/834123","d":"a.com","p":{"path":"/reset/9f8e7d6c5b4a39281706f5e4d3c2b1a0","url":"https://Shop.example.org:8443/u/83412?token=abc#x","email":"jane.doe@example.com","plan":"Pro plan"}}`, chromeUA),
 			want:   reply{code: 202, body: "ok", cors: "*"},
 			events: 1,
 			inspect: func(t *testing.T, e []aggregator.Event) {
 				if e[0].Path != "/users/:email/orders/:id" {
 					t.Errorf("path %q", e[0].Path)
 				}
-				want := []aggregator.Prop{{Key: "path", Value: "/reset/:token"}, {Key: "url", Value: "https://shop.example.org:8443/u/:id"}}
-				if len(e[0].Props) != 2 || e[0].Props[0] != want[0] || e[0].Props[1] != want[1] {
+				want := []aggregator.Prop{{Key: "path", Value: "/reset/:token"}, {Key: "url", Value: "https://shop.example.org:8443/u/:id"},
+					{Key: "email", Value: ":email"}, {Key: "plan", Value: "Pro plan"}}
+				if !slices.Equal(e[0].Props, want) {
 					t.Errorf("props %+v, want %+v", e[0].Props, want)
 				}
 			},
