@@ -284,7 +284,7 @@ func TestStoreOutageAndCrash(t *testing.T) {
 	if spoolFiles(t, n) == 0 {
 		t.Fatal("nothing spooled during the outage")
 	}
-	p.kill(t) // a crash in the middle of the outage
+	p.kill(t)                                            // a crash in the middle of the outage
 	assertDataDirClean(t, n.dataDir, append(a, b...), 2) // salt and spool
 
 	// The restarted node comes up with ClickHouse still down, counts and
