@@ -1,0 +1,44 @@
+//go:build !race
+
+package collector
+
+import (
+	"net"
+	"testing"
+
+	"github.com/valyala/fasthttp"
+)
+
+// TestHandlerDoesNotAllocate guards the hot path: an accepted pageview of a
+// known User-Agent, through decode, classification, client IP, templating
+// and the visitor hash, allocates nothing (the race detector changes
+// allocation counts, hence the build tag).
+func TestHandlerDoesNotAllocate(t *testing.T) {
+	s := newServer(t, &recorder{}, nil)
+	s.sink = discardSink{}
+	s.now = nil // fasthttp's request time, as in production
+	body := []byte(`{"n":"pageview","u":"https://www.a.com/blog/post-1?utm_source=newsletter&id=83412","d":"a.com","r":"https://news.ycombinator.com/item?id=1","v":20}`)
+	custom := []byte(`{"n":"Signup","u":"https://a.com/join","d":"a.com","p":{"plan":"pro","email":"jane@example.com"}}`)
+	var ctx fasthttp.RequestCtx
+	ctx.Init(&fasthttp.Request{}, &net.TCPAddr{IP: net.IPv4(10, 0, 0, 1), Port: 1234}, nil)
+	serve := func(b []byte) {
+		ctx.Request.Reset()
+		ctx.Response.Reset()
+		ctx.Request.Header.SetMethod("POST")
+		ctx.Request.SetRequestURI("/api/event")
+		ctx.Request.Header.Set("User-Agent", chromeUA)
+		ctx.Request.Header.Set("X-Forwarded-For", "203.0.113.7")
+		ctx.Request.SetBody(b)
+		s.handle(&ctx)
+		if ctx.Response.StatusCode() != 202 {
+			t.Fatalf("status %d: %s", ctx.Response.StatusCode(), ctx.Response.Body())
+		}
+	}
+	serve(body) // warm the UA cache, the pools and the buffers
+	serve(custom)
+	for name, b := range map[string][]byte{"pageview": body, "custom event with props": custom} {
+		if allocs := testing.AllocsPerRun(200, func() { serve(b) }); allocs != 0 {
+			t.Errorf("%s: %v allocations per request, want 0", name, allocs)
+		}
+	}
+}
