@@ -238,16 +238,27 @@ func (a *Aggregator) Add(e *Event) bool {
 	// visitor once the visit had an event in it: skip the sketch inserts,
 	// the most expensive part of Add.
 	seen := s.counted == b
-	if !seen {
-		s.counted = b
-		s.cur[0] = a.cell(b, cellKey{dim: schema.DimTotal})
-		for i, vc := range s.visit[visitFirstEventDim:] {
-			s.cur[1+i] = a.cell(b, vc.key)
+	switch {
+	case b == s.bucket: // the visit's first hour: its own cells
+		count(s.visit[visitTotal], seen)
+		for _, c := range s.visit[visitFirstEventDim:] {
+			count(c, seen)
+		}
+	default:
+		if !seen {
+			if s.cur == nil {
+				s.cur = new([1 + len(visitDims) - visitFirstEventDim]*cell)
+			}
+			s.cur[0] = a.cell(b, cellKey{dim: schema.DimTotal})
+			for i, vc := range s.visit[visitFirstEventDim:] {
+				s.cur[1+i] = a.cell(b, vc.key)
+			}
+		}
+		for _, c := range s.cur {
+			count(c, seen)
 		}
 	}
-	for _, c := range s.cur {
-		count(c, seen)
-	}
+	s.counted = b
 	page := a.cell(b, cellKey{dim: schema.DimPage, value: e.Path})
 	count(page, false)
 	if e.Kind == Pageview {
@@ -282,8 +293,6 @@ func (a *Aggregator) startSession(site *siteAgg, b *bucket, e *Event, now int64)
 		c.dirty = true
 		s.visit[i] = c
 	}
-	s.cur[0] = s.visit[visitTotal]
-	copy(s.cur[1:], s.visit[visitFirstEventDim:])
 	b.live++
 	site.sessions[e.Visitor] = s
 	a.nSess++

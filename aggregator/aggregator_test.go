@@ -308,3 +308,27 @@ func TestMemoryFlatUnderAdversarialStream(t *testing.T) {
 		t.Fatalf("%d cells, want at most %d", a.nCells, limit)
 	}
 }
+
+// BenchmarkAddRealistic: three events per visitor, so a third of the events
+// start a visit, over 200 paths and a handful of sources and browsers.
+func BenchmarkAddRealistic(b *testing.B) {
+	a, _, c := newAgg(b, Options{})
+	paths := make([]string, 200)
+	for i := range paths {
+		paths[i] = fmt.Sprint("/p/", i)
+	}
+	sources := []string{"", "google.com", "news.ycombinator.com", "t.co"}
+	countries := []string{"US", "DE", "GB", "FR", "IN"}
+	browsers := []string{"Chrome", "Firefox", "Safari", "Edge"}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		i++
+		v := i / 3
+		e := Event{Time: c.t, Site: "a.com", Kind: Pageview, Name: "pageview", Path: paths[i%200],
+			Source: sources[v%4], Referrer: sources[v%4], Country: countries[v%5], Browser: browsers[v%4],
+			BrowserVersion: "131", OS: "Windows", OSVersion: "10", Device: "Desktop",
+			Visitor: uint64(v) * 0x9E3779B97F4A7C15, Interactive: true}
+		a.Add(&e)
+	}
+}

@@ -35,9 +35,11 @@ type session struct {
 	interactions uint32
 	// counted is the bucket whose visit-dimension cells last counted this
 	// visit's visitor: later events in it need not insert it again, nor
-	// look the cells up: cur holds them (cur[0] is the bucket's total).
+	// look the cells up. In the visit's first bucket they are the visit
+	// cells themselves; in a later one, cur holds them (cur[0] is the
+	// bucket's total), allocated only when a visit crosses an hour.
 	counted *bucket
-	cur     [1 + len(visitDims) - visitFirstEventDim]*cell
+	cur     *[1 + len(visitDims) - visitFirstEventDim]*cell
 	// page is the current page's cell (its key holds the path).
 	page *cell
 	// Engagement of the current pageview.

@@ -55,3 +55,37 @@ func TestBinaryRoundTrip(t *testing.T) {
 		t.Fatal("garbage decoded without error")
 	}
 }
+
+// TestDenseSwitchKeepsTheCount checks the switch from the sparse to the
+// dense form: the estimate before and after agree, and keys added before
+// the switch still count after it.
+func TestDenseSwitchKeepsTheCount(t *testing.T) {
+	s := New()
+	r := rand.New(rand.NewPCG(3, 4))
+	keys := make([]uint64, 5000)
+	for i := range keys {
+		keys[i] = r.Uint64()
+	}
+	for _, k := range keys[:2000] {
+		s.Add(k)
+	}
+	if s.dense {
+		t.Fatal("switched before 2048 entries")
+	}
+	before := s.Estimate()
+	for _, k := range keys[:2100] { // repeats, then 100 new: the switch happens
+		s.Add(k)
+	}
+	if !s.dense {
+		t.Fatal("did not switch to dense")
+	}
+	if got := s.Estimate(); math.Abs(float64(got)-2100) > 2100*0.02 || math.Abs(float64(before)-2000) > 2000*0.02 {
+		t.Fatalf("estimates %d before and %d after the switch, want ~2000 and ~2100", before, got)
+	}
+	for _, k := range keys[2100:] {
+		s.Add(k)
+	}
+	if got := s.Estimate(); math.Abs(float64(got)-5000) > 5000*0.02 {
+		t.Fatalf("estimate %d, want ~5000", got)
+	}
+}
