@@ -1,18 +1,32 @@
 // Package visitor owns the visitor key and the daily salt it is keyed with.
 //
 // The key identifies "the same visitor on the same site today" without
-// storing who the visitor is: it is SipHash-2-4, keyed by a random 128-bit
-// salt, over the site, the client IP address and the User-Agent. Each UTC day
-// has its own salt, drawn from crypto/rand. Once a day and a short grace
-// period are over, its salt is wiped from memory and its file overwritten and
-// deleted, after which the day's keys cannot be recomputed from any IP address
-// and User-Agent, by us or anyone holding our data.
+// storing who the visitor is: it is SipHash-2-4, keyed by a 128-bit salt,
+// over the site, the client IP address and the User-Agent. Each UTC day has
+// its own salt. Once a day and a short grace period are over, its salt is
+// wiped from memory and its file overwritten and deleted, after which the
+// day's keys cannot be recomputed from any IP address and User-Agent, by us
+// or anyone holding our data.
 //
-// Salts are kept in a directory (created 0700) as one file per day, named
-// only by the date ("salt-2026-11-27", mode 0600, exactly 16 random bytes),
-// so that the same visitor keeps the same key across restarts on that day.
-// Several processes may share the directory: the first to create a day's file
-// wins and the others adopt it.
+// Local mode (NewSalts) draws each day's salt from crypto/rand and keeps it
+// in a directory (created 0700) as one file per day, named only by the date
+// ("salt-2026-11-27", mode 0600, exactly 16 random bytes), so that the same
+// visitor keeps the same key across restarts on that day. Several processes
+// may share the directory: the first to create a day's file wins and the
+// others adopt it. Nodes on different machines have different salts.
+//
+// Shared mode (NewSharedSalts) gives every node of an installation the same
+// salt each day: a random first salt, sealed under the installation's salt
+// key in a SaltStore (ClickHouse, package chsalt), then a one-way ratchet
+// from each day to the next, so that nodes agree without coordination and a
+// compromise of the key, the database and a node reveals no earlier day's
+// salt. The directory holds only the current day's salt, sealed, so that a
+// node restarts while the store is down.
+//
+// The grace period (DefaultGrace, at least MinGrace) covers clocks of nodes
+// that differ slightly and the minute between Rotate calls. No part of the
+// aggregator needs a past day's salt: visits end at the UTC day change, and
+// sketches hold keys already hashed, written every flush interval (seconds).
 //
 // Neither salts nor keys are ever logged or returned in errors.
 package visitor
@@ -55,6 +69,9 @@ type Salts struct {
 	// unsaved is the error that kept cur from being written to disk, if
 	// any; Rotate retries and reports it.
 	unsaved error
+
+	// shared is set in shared mode (NewSharedSalts).
+	shared *shared
 }
 
 // salt is one day's key. Its halves are atomic only because wipe may, in
@@ -79,23 +96,11 @@ func (k *salt) wipe() {
 // It loads or creates today's salt and deletes salts whose time is up; an
 // unreadable or damaged salt file is an error.
 func NewSalts(dir string, now func() time.Time, grace time.Duration) (*Salts, error) {
-	if dir == "" {
-		return nil, errors.New("visitor salts: no directory given")
-	}
-	if grace < 0 {
-		return nil, fmt.Errorf("visitor salts: negative grace period %s", grace)
-	}
-	if grace == 0 {
-		grace = DefaultGrace
-	}
-	if now == nil {
-		now = time.Now
-	}
-	if err := prepareDir(dir); err != nil {
+	s, err := baseSalts(dir, now, grace)
+	if err != nil {
 		return nil, err
 	}
-	s := &Salts{dir: dir, now: now, grace: grace}
-	t := now()
+	t := s.now()
 	k, err := s.loadOrCreate(unixDay(t.Unix()))
 	if err != nil {
 		return nil, err
@@ -105,6 +110,29 @@ func NewSalts(dir string, now func() time.Time, grace time.Duration) (*Salts, er
 		return nil, err
 	}
 	return s, nil
+}
+
+// baseSalts validates the settings common to both modes and prepares dir.
+func baseSalts(dir string, now func() time.Time, grace time.Duration) (*Salts, error) {
+	if dir == "" {
+		return nil, errors.New("visitor salts: no directory given")
+	}
+	if grace < 0 {
+		return nil, fmt.Errorf("visitor salts: negative grace period %s", grace)
+	}
+	if grace == 0 {
+		grace = DefaultGrace
+	}
+	if grace < MinGrace {
+		return nil, fmt.Errorf("visitor salts: grace period %s is shorter than the minimum %s", grace, MinGrace)
+	}
+	if now == nil {
+		now = time.Now
+	}
+	if err := prepareDir(dir); err != nil {
+		return nil, err
+	}
+	return &Salts{dir: dir, now: now, grace: grace}, nil
 }
 
 // Key returns the visitor key of a visitor of site with the given address
@@ -145,12 +173,17 @@ func (s *Salts) KeyAt(t time.Time, site string, ip netip.Addr, ua []byte) uint64
 // derived correctly, but may change after a restart (a salt not yet saved) or
 // a salt file may outlive its time (one not deleted). Rotate retries both on
 // every call.
+//
+// In shared mode Rotate also reconciles with the store, waiting at most a
+// few seconds for it: it stores the day's salt if missing, adopts the
+// store's if it differs (only after nodes raced to create the first salt),
+// and drops the store's expired days. An error then may also mean the store
+// is unreachable; keys stay correct, and the next call retries.
 func (s *Salts) Rotate() error {
 	t := s.now()
 	day := unixDay(t.Unix())
 
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if k := s.cur.Load(); k.day < day {
 		s.switchLocked(day)
 	} else if s.unsaved != nil {
@@ -160,7 +193,12 @@ func (s *Salts) Rotate() error {
 		s.prev.wipe()
 		s.prev = nil
 	}
-	return errors.Join(s.unsaved, s.removeExpired(t))
+	err := errors.Join(s.unsaved, s.removeExpired(t))
+	s.mu.Unlock()
+	if s.shared != nil {
+		err = errors.Join(err, s.syncShared(t))
+	}
+	return err
 }
 
 // switchTo installs the salt of day unless another goroutine already did
@@ -178,10 +216,19 @@ func (s *Salts) switchTo(day int64) *salt {
 // that fails it installs a fresh salt held in memory only, so that keys stay
 // correct and private, and records the error for Rotate. s.mu must be held.
 func (s *Salts) switchLocked(day int64) *salt {
-	k, err := s.loadOrCreate(day)
-	s.unsaved = err
-	if err != nil {
-		k = newSalt(day)
+	var k *salt
+	if s.shared != nil {
+		// Shared mode: the ratchet gives the same salt as on every other
+		// node, without asking the store; Rotate then checks with it.
+		k = ratchet(s.cur.Load(), day)
+		s.unsaved = s.writeSealed(k)
+	} else {
+		var err error
+		k, err = s.loadOrCreate(day)
+		s.unsaved = err
+		if err != nil {
+			k = newSalt(day)
+		}
 	}
 	old := s.cur.Swap(k)
 	if s.prev != nil {
@@ -196,6 +243,10 @@ func (s *Salts) switchLocked(day int64) *salt {
 // so that all processes agree again. s.mu must be held.
 func (s *Salts) saveCurrentLocked() {
 	k := s.cur.Load()
+	if s.shared != nil {
+		s.unsaved = s.writeSealed(k)
+		return
+	}
 	saved, err := s.save(k)
 	s.unsaved = err
 	if err == nil && saved != k {

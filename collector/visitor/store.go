@@ -115,7 +115,7 @@ func (s *Salts) removeExpired(t time.Time) error {
 	var errs []error
 	for _, e := range entries {
 		day, ok := fileDay(e.Name())
-		if !ok || !s.expired(day, t) {
+		if !ok || !s.fileExpired(day, t) {
 			continue
 		}
 		if err := shred(filepath.Join(s.dir, e.Name())); err != nil {
@@ -123,6 +123,17 @@ func (s *Salts) removeExpired(t time.Time) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// fileExpired reports whether the file of a day's salt must go at t: in
+// local mode once the day and grace are over (other processes sharing the
+// directory may still be on that day), in shared mode as soon as the day is
+// over, since the day's salt lives on in memory only for its grace period.
+func (s *Salts) fileExpired(day int64, t time.Time) bool {
+	if s.shared != nil {
+		return day < unixDay(t.Unix())
+	}
+	return s.expired(day, t)
 }
 
 // fileDay returns the day a salt file or temporary salt file belongs to.
