@@ -10,6 +10,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"analytics/collector/pathtmpl"
+	"analytics/schema"
 )
 
 // fileConfig is the TOML configuration file (ANALYTICS_CONFIG): the sites,
@@ -24,7 +25,10 @@ type siteConfig struct {
 	Domain      string   `toml:"domain"`
 	Hosts       []string `toml:"hosts"`
 	MinVisitors int      `toml:"min_visitors"`
-	Timezone    string   `toml:"timezone"`
+	// RetentionMonths is how long the site's aggregates are kept (default
+	// 25, 1..120): `analytics retention` and serve/dashboard drop older ones.
+	RetentionMonths int    `toml:"retention_months"`
+	Timezone        string `toml:"timezone"`
 	// HonorDNT and HonorGPC (default true) drop requests that carry
 	// "DNT: 1" or "Sec-GPC: 1".
 	HonorDNT *bool `toml:"honor_dnt"`
@@ -96,6 +100,12 @@ func (c *fileConfig) validate() error {
 		}
 		if s.MinVisitors < 1 {
 			return fmt.Errorf("site %s: min_visitors %d must be at least 1", s.Domain, s.MinVisitors)
+		}
+		if s.RetentionMonths == 0 {
+			s.RetentionMonths = schema.DefaultRetentionMonths
+		}
+		if s.RetentionMonths < 1 || s.RetentionMonths > schema.MaxRetentionMonths {
+			return fmt.Errorf("site %s: retention_months %d must be between 1 and %d", s.Domain, s.RetentionMonths, schema.MaxRetentionMonths)
 		}
 		if s.Timezone == "" {
 			s.Timezone = "UTC"

@@ -71,6 +71,9 @@ commands:
   migrate        create the database and apply schema migrations
   hash-key       make a new Stats API key and print it with its sha256 for the config
   hash-password  read a password on stdin and print its bcrypt hash for the config
+  retention      print what is past its retention (retention_months) and remove it; --dry-run only prints
+  sites purge DOMAIN   delete every aggregate of a site, configured or not; --yes to delete, else only counts
+  audit          check stored data, data dir, salts and retention for privacy problems; --json; exits 1 on findings
   version        print the version
 
 Run "analytics COMMAND -h" for the flags; each has an ANALYTICS_* environment twin.
@@ -94,6 +97,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return hashKey(stdout)
 	case "hash-password":
 		return hashPassword(stdin, stdout)
+	case "retention", "sites", "audit":
+		return maintenance(ctx, cmd, rest, getenv, stdout, stderr)
 	case "serve", "collect", "dashboard", "migrate":
 	default:
 		fmt.Fprint(stderr, usage)
@@ -145,6 +150,10 @@ func serve(ctx context.Context, cmd string, s *settings, logger *slog.Logger) er
 	}
 	withCollector := cmd == "serve" || cmd == "collect"
 	withDashboard := cmd == "serve" || cmd == "dashboard"
+	privacy, err := privacyJSON(cfg, s.saltKey != "")
+	if err != nil {
+		return err
+	}
 
 	db, err := openDB(ctx, s, logger)
 	var store *chstore.Store
@@ -196,10 +205,11 @@ func serve(ctx context.Context, cmd string, s *settings, logger *slog.Logger) er
 		} else {
 			logger.Warn("no GeoIP database: countries are counted as unknown (scripts/geoip fetches one; set ANALYTICS_GEOIP_DB)")
 		}
-		salts, err = visitor.NewSalts(filepath.Join(s.dataDir, "salt"), time.Now, 5*time.Minute)
-		if err != nil {
+		var closeSalts func()
+		if salts, closeSalts, err = openSalts(s, db, logger); err != nil {
 			return err
 		}
+		defer closeSalts()
 		sites := make([]collector.Site, len(cfg.Sites))
 		for i, site := range cfg.Sites {
 			sites[i] = collector.Site{
@@ -212,7 +222,7 @@ func serve(ctx context.Context, cmd string, s *settings, logger *slog.Logger) er
 			Sites: sites, Sink: agg, TrustedProxies: s.proxies(), GeoIP: geoDB, Salts: salts,
 			UACacheSize: s.uaCacheSize, MaxBodyBytes: s.maxBodyBytes, Metrics: set, Logger: logger,
 			ReadTimeout: s.readTimeout, MaxConnsPerIP: s.maxConnsPerIP,
-			Ready: readiness(sp),
+			Ready: readiness(sp), PrivacyJSON: privacy,
 		})
 		if err != nil {
 			return err
@@ -234,6 +244,9 @@ func serve(ctx context.Context, cmd string, s *settings, logger *slog.Logger) er
 		logger.Info("collector listening", "addr", ln.Addr().String(), "writer", agg.Writer(), "sites", len(sites))
 	}
 	if withDashboard {
+		// Retention runs where the dashboard runs: one process per
+		// installation, unlike the scale-out collect nodes.
+		go enforceRetention(ctx, db, cfg, logger)
 		dash, err = dashboard.New(dashboardOptions(cfg, db, logger))
 		if err != nil {
 			return err

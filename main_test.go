@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"analytics/schema"
 	"analytics/schema/chtest"
 )
 
@@ -203,7 +204,11 @@ func TestMigrateCommand(t *testing.T) {
 			t.Fatalf("migrate #%d: %v\n%s", i+1, err, errOut.String())
 		}
 	}
-	if !strings.Contains(errOut.String(), "schema is up to date") || strings.Count(errOut.String(), "migration applied") != 2 {
+	ms, err := schema.Migrations(schema.Version{Major: 18, Minor: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(errOut.String(), "schema is up to date") || strings.Count(errOut.String(), "migration applied") != len(ms) {
 		t.Errorf("logs:\n%s", errOut.String())
 	}
 }

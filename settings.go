@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+
+	"analytics/collector/visitor"
 )
 
 // settings are the process settings: each a flag with an environment twin
@@ -18,6 +20,7 @@ type settings struct {
 	collectorAddr   string
 	dashboardAddr   string
 	dataDir         string
+	saltKey         string
 	geoipDB         string
 	trustedProxies  string
 	flushInterval   time.Duration
@@ -45,6 +48,7 @@ func newFlagSet(cmd string, s *settings, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&s.collectorAddr, "collector-addr", ":8080", "listen address of the public collector (beacons, snippet, health, metrics)")
 	fs.StringVar(&s.dashboardAddr, "dashboard-addr", "127.0.0.1:8081", "listen address of the private dashboard and Stats API")
 	fs.StringVar(&s.dataDir, "data-dir", "data", "directory for the daily salts (and, later, the spool)")
+	fs.StringVar(&s.saltKey, "salt-key", "", "secret shared by all collector nodes of an installation (at least 32 characters, e.g. openssl rand -hex 32): they then share one daily visitor salt through ClickHouse, sealed with it; empty keeps a random salt per node. Prefer the environment twin: flags show in ps")
 	fs.StringVar(&s.geoipDB, "geoip-db", "", "path to a GeoLite2/GeoIP2 Country or City .mmdb; empty counts every country as unknown")
 	fs.StringVar(&s.trustedProxies, "trusted-proxies", "", "comma-separated CIDRs or IPs of reverse proxies whose X-Forwarded-For/Forwarded/X-Real-IP headers are believed")
 	fs.DurationVar(&s.flushInterval, "flush-interval", 10*time.Second, "time between aggregate flushes to ClickHouse")
@@ -94,6 +98,13 @@ func parseSettings(cmd string, args []string, getenv func(string) string, stderr
 	}
 	if s.flushInterval < 100*time.Millisecond {
 		return nil, fmt.Errorf("flush-interval %s: must be at least 100ms", s.flushInterval)
+	}
+	if s.saltKey != "" && len(s.saltKey) < visitor.MinSaltKeyLen {
+		// Never echo the key.
+		return nil, fmt.Errorf("salt-key (ANALYTICS_SALT_KEY): %d characters, must be at least %d; make one with: openssl rand -hex 32", len(s.saltKey), visitor.MinSaltKeyLen)
+	}
+	if s.flushInterval >= visitor.DefaultGrace {
+		return nil, fmt.Errorf("flush-interval %s: must be shorter than the salt grace period (%s)", s.flushInterval, visitor.DefaultGrace)
 	}
 	if s.maxBodyBytes < 512 {
 		return nil, fmt.Errorf("max-body-bytes %d: must be at least 512", s.maxBodyBytes)

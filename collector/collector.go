@@ -85,6 +85,10 @@ type Options struct {
 	// Ready reports readiness for /readyz: ok, or a reason and whether events
 	// can still be accepted. nil means always ready.
 	Ready func() (reason string, degraded, down bool)
+	// PrivacyJSON is served as GET /privacy.json: what this installation
+	// collects, stores and for how long, built from the configuration at
+	// start. nil answers 404.
+	PrivacyJSON []byte
 	// Metrics receives the collector's metrics; /metrics writes this set
 	// and the process metrics. Default: a private set.
 	Metrics *metrics.Set
@@ -137,6 +141,7 @@ type Server struct {
 	salts   *visitor.Salts
 	ua      *useragent.Parser
 	ready   func() (string, bool, bool)
+	privacy []byte
 	metrics *metrics.Set
 	log     *slog.Logger
 	now     func() time.Time
@@ -206,6 +211,7 @@ func New(opts Options) (*Server, error) {
 		salts:   opts.Salts,
 		ua:      useragent.New(opts.UACacheSize),
 		ready:   opts.Ready,
+		privacy: opts.PrivacyJSON,
 		metrics: opts.Metrics,
 		log:     opts.Logger.With("component", "collector"),
 		now:     opts.Now,
@@ -341,6 +347,15 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		s.replyPlain(ctx, fasthttp.StatusOK, "ok")
 	case "/readyz":
 		s.handleReady(ctx)
+	case "/privacy.json":
+		if s.privacy == nil {
+			s.reply(ctx, fasthttp.StatusNotFound, "not found")
+			return
+		}
+		s.cors(ctx)
+		s.count(fasthttp.StatusOK)
+		ctx.SetContentType("application/json")
+		ctx.SetBody(s.privacy)
 	case "/metrics":
 		ctx.SetContentType("text/plain; version=0.0.4; charset=utf-8")
 		w := ctx.Response.BodyWriter()

@@ -1,0 +1,219 @@
+package schema
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"sort"
+	"time"
+)
+
+// DefaultRetentionMonths is how long aggregates are kept when a site sets no
+// retention_months.
+const DefaultRetentionMonths = 25
+
+// MaxRetentionMonths bounds retention_months.
+const MaxRetentionMonths = 120
+
+// statsTable is the table retention applies to: it is partitioned by
+// toYYYYMM(hour).
+const statsTable = "stats_hourly"
+
+// RetentionCutoff is the first hour a site with a retention of months still
+// keeps at now: the start of the month months calendar months before now's
+// month (UTC). With 25 months on 2026-11-27 it is 2024-10-01, so the current
+// month and the 25 full months before it are kept. Whole months keep the
+// cutoff aligned with the monthly partitions.
+func RetentionCutoff(now time.Time, months int) time.Time {
+	now = now.UTC()
+	return time.Date(now.Year(), now.Month()-time.Month(months), 1, 0, 0, 0, 0, time.UTC)
+}
+
+// PartitionDrop is a monthly partition of stats_hourly that retention drops
+// whole.
+type PartitionDrop struct {
+	Partition string `json:"partition"` // YYYYMM
+	Rows      uint64 `json:"rows"`
+}
+
+// SiteDelete is a delete of the rows of one site older than Before, for a
+// site whose retention is shorter than the partitions that are kept.
+type SiteDelete struct {
+	Site   string    `json:"site"`
+	Months int       `json:"retention_months"`
+	Before time.Time `json:"before"`
+	Rows   uint64    `json:"rows"`
+}
+
+// Plan is what retention would remove at Now.
+type Plan struct {
+	Now        time.Time       `json:"now"`
+	Partitions []PartitionDrop `json:"partitions"`
+	Deletes    []SiteDelete    `json:"deletes"`
+}
+
+// Empty reports whether the plan removes nothing.
+func (p *Plan) Empty() bool { return len(p.Partitions) == 0 && len(p.Deletes) == 0 }
+
+// PlanRetention works out what retention removes at now. retention maps site
+// domains to their retention in months; sites found in the data but not in
+// retention (no longer configured) get DefaultRetentionMonths. A monthly
+// partition goes when every site's retention has passed for the whole month;
+// rows of sites with a shorter retention than that are deleted per site.
+func PlanRetention(ctx context.Context, db *DB, retention map[string]int, now time.Time) (*Plan, error) {
+	months := map[string]int{}
+	for site, m := range retention {
+		if m < 1 || m > MaxRetentionMonths {
+			return nil, fmt.Errorf("retention of site %s: %d months is outside 1..%d", site, m, MaxRetentionMonths)
+		}
+		months[site] = m
+	}
+	stored, err := storedSites(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range stored {
+		if _, ok := months[s]; !ok {
+			months[s] = DefaultRetentionMonths
+		}
+	}
+	plan := &Plan{Now: now.UTC()}
+	if len(months) == 0 {
+		return plan, nil
+	}
+	longest := 0
+	for _, m := range months {
+		longest = max(longest, m)
+	}
+	// Every site keeps everything from keepAll on; whole partitions before
+	// it hold only expired rows.
+	keepAll := RetentionCutoff(now, longest)
+	parts, err := Partitions(ctx, db, statsTable)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range parts {
+		start, ok := partitionMonth(p.Partition)
+		if ok && start.Before(keepAll) {
+			plan.Partitions = append(plan.Partitions, p)
+		}
+	}
+	for site, m := range months {
+		cut := RetentionCutoff(now, m)
+		if !cut.After(keepAll) {
+			continue
+		}
+		var n uint64
+		if err := db.Conn.QueryRow(ctx,
+			"SELECT count() FROM "+statsTable+" WHERE site = ? AND hour >= toDateTime(?, 'UTC') AND hour < toDateTime(?, 'UTC')",
+			site, keepAll.Unix(), cut.Unix()).Scan(&n); err != nil {
+			return nil, fmt.Errorf("retention: count rows of %s: %w", site, err)
+		}
+		if n > 0 {
+			plan.Deletes = append(plan.Deletes, SiteDelete{Site: site, Months: m, Before: cut, Rows: n})
+		}
+	}
+	sort.Slice(plan.Deletes, func(i, j int) bool { return plan.Deletes[i].Site < plan.Deletes[j].Site })
+	return plan, nil
+}
+
+// Apply drops the plan's partitions, then runs its deletes and waits (up to
+// wait) for those mutations to finish.
+func (p *Plan) Apply(ctx context.Context, db *DB, wait time.Duration) error {
+	for _, d := range p.Partitions {
+		if !partitionRe.MatchString(d.Partition) {
+			return fmt.Errorf("retention: unexpected partition %q", d.Partition)
+		}
+		if err := db.Conn.Exec(ctx, "ALTER TABLE "+statsTable+" DROP PARTITION "+d.Partition); err != nil {
+			return fmt.Errorf("retention: drop partition %s: %w", d.Partition, err)
+		}
+	}
+	for _, d := range p.Deletes {
+		if err := db.Conn.Exec(ctx, "ALTER TABLE "+statsTable+" DELETE WHERE site = ? AND hour < toDateTime(?, 'UTC')",
+			d.Site, d.Before.Unix()); err != nil {
+			return fmt.Errorf("retention: delete rows of %s: %w", d.Site, err)
+		}
+	}
+	if len(p.Deletes) > 0 {
+		return WaitMutations(ctx, db, statsTable, wait)
+	}
+	return nil
+}
+
+var partitionRe = regexp.MustCompile(`^[0-9]{6}$`)
+
+func partitionMonth(p string) (time.Time, bool) {
+	if !partitionRe.MatchString(p) {
+		return time.Time{}, false
+	}
+	t, err := time.Parse("200601", p)
+	return t, err == nil
+}
+
+// Partitions lists the partitions of table with active parts and their row
+// counts (rows of parts not yet merged count once per part), oldest first.
+func Partitions(ctx context.Context, db *DB, table string) ([]PartitionDrop, error) {
+	rows, err := db.Conn.Query(ctx,
+		"SELECT partition, sum(rows) FROM system.parts WHERE active AND database = ? AND table = ? GROUP BY partition ORDER BY partition",
+		db.Name, table)
+	if err != nil {
+		return nil, fmt.Errorf("list partitions of %s: %w", table, err)
+	}
+	defer rows.Close()
+	var out []PartitionDrop
+	for rows.Next() {
+		var p PartitionDrop
+		if err := rows.Scan(&p.Partition, &p.Rows); err != nil {
+			return nil, fmt.Errorf("list partitions of %s: %w", table, err)
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+func storedSites(ctx context.Context, db *DB) ([]string, error) {
+	rows, err := db.Conn.Query(ctx, "SELECT DISTINCT site FROM "+statsTable)
+	if err != nil {
+		return nil, fmt.Errorf("list stored sites: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, fmt.Errorf("list stored sites: %w", err)
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// ErrMutationTimeout is returned when mutations are still running after the
+// wait given to WaitMutations.
+var ErrMutationTimeout = errors.New("mutations still running")
+
+// WaitMutations waits until table has no unfinished mutations
+// (system.mutations is_done), at most timeout.
+func WaitMutations(ctx context.Context, db *DB, table string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		var pending uint64
+		if err := db.Conn.QueryRow(ctx,
+			"SELECT count() FROM system.mutations WHERE database = ? AND table = ? AND is_done = 0",
+			db.Name, table).Scan(&pending); err != nil {
+			return fmt.Errorf("read mutations of %s: %w", table, err)
+		}
+		if pending == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%w: %d on %s after %s; they finish in the background (see system.mutations)", ErrMutationTimeout, pending, table, timeout)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}

@@ -1,0 +1,146 @@
+package schema_test
+
+import (
+	"context"
+	"reflect"
+	"testing"
+	"time"
+
+	"analytics/schema"
+	"analytics/schema/chtest"
+)
+
+func TestRetentionCutoff(t *testing.T) {
+	for _, tc := range []struct {
+		now    string
+		months int
+		want   string
+	}{
+		{"2026-11-27T08:00:00Z", 25, "2024-10-01T00:00:00Z"},
+		{"2026-01-01T00:00:00Z", 1, "2025-12-01T00:00:00Z"},
+		{"2026-03-31T23:59:59Z", 120, "2016-03-01T00:00:00Z"},
+	} {
+		now, _ := time.Parse(time.RFC3339, tc.now)
+		if got := schema.RetentionCutoff(now, tc.months).Format(time.RFC3339); got != tc.want {
+			t.Errorf("RetentionCutoff(%s, %d) = %s, want %s", tc.now, tc.months, got, tc.want)
+		}
+	}
+}
+
+// insertHours writes one stats_hourly row per (site, hour).
+func insertHours(t *testing.T, db *schema.DB, rows map[string][]string) {
+	t.Helper()
+	ctx := context.Background()
+	batch, err := db.Conn.PrepareBatch(ctx, "INSERT INTO stats_hourly (site, hour, dimension, goal, value, writer, ver, pageviews)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer batch.Close()
+	for site, hours := range rows {
+		for _, h := range hours {
+			ts, err := time.Parse("2006-01-02T15", h)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := batch.Append(site, ts, "", "", "", "w1", uint64(1), uint64(3)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := batch.Send(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func countBySite(t *testing.T, db *schema.DB) map[string]uint64 {
+	t.Helper()
+	rows, err := db.Conn.Query(context.Background(), "SELECT site, count() FROM stats_hourly GROUP BY site")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[string]uint64{}
+	for rows.Next() {
+		var s string
+		var n uint64
+		if err := rows.Scan(&s, &n); err != nil {
+			t.Fatal(err)
+		}
+		out[s] = n
+	}
+	return out
+}
+
+func TestRetentionPlanAndApply(t *testing.T) {
+	db := chtest.NewDB(t)
+	ctx := context.Background()
+	insertHours(t, db, map[string][]string{
+		// 25 months: keeps 2024-10 on (now is 2026-11).
+		"a.example": {"2024-08-10T05", "2024-09-30T23", "2024-10-01T00", "2026-07-01T00"},
+		// 3 months: keeps 2026-08 on.
+		"b.example": {"2024-09-02T00", "2026-01-15T12", "2026-07-31T23", "2026-08-01T00"},
+		// no longer configured: the default 25 months.
+		"gone.example": {"2024-10-05T00"},
+	})
+	now := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
+	plan, err := schema.PlanRetention(ctx, db, map[string]int{"a.example": 25, "b.example": 3}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantParts := []schema.PartitionDrop{{Partition: "202408", Rows: 1}, {Partition: "202409", Rows: 2}}
+	if !reflect.DeepEqual(plan.Partitions, wantParts) {
+		t.Errorf("partitions = %+v, want %+v", plan.Partitions, wantParts)
+	}
+	wantDel := []schema.SiteDelete{{Site: "b.example", Months: 3, Before: time.Date(2026, 8, 1, 0, 0, 0, 0, time.UTC), Rows: 2}}
+	if !reflect.DeepEqual(plan.Deletes, wantDel) {
+		t.Errorf("deletes = %+v, want %+v", plan.Deletes, wantDel)
+	}
+	if err := plan.Apply(ctx, db, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]uint64{"a.example": 2, "b.example": 1, "gone.example": 1}
+	if got := countBySite(t, db); !reflect.DeepEqual(got, want) {
+		t.Errorf("after apply: %v, want %v", got, want)
+	}
+	parts, err := schema.Partitions(ctx, db, "stats_hourly")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range parts {
+		if p.Partition < "202410" {
+			t.Errorf("partition %s still there", p.Partition)
+		}
+	}
+	again, err := schema.PlanRetention(ctx, db, map[string]int{"a.example": 25, "b.example": 3}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !again.Empty() {
+		t.Errorf("second plan not empty: %+v", again)
+	}
+	if _, err := schema.PlanRetention(ctx, db, map[string]int{"a.example": 0}, now); err == nil {
+		t.Error("0 months accepted")
+	}
+}
+
+func TestPurgeSite(t *testing.T) {
+	db := chtest.NewDB(t)
+	ctx := context.Background()
+	insertHours(t, db, map[string][]string{
+		"keep.example":  {"2026-11-01T00", "2026-10-01T00"},
+		"purge.example": {"2026-11-01T00", "2026-10-01T00", "2025-01-01T00"},
+	})
+	before, after, err := schema.PurgeSite(ctx, db, "purge.example", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []schema.TableRows{{Table: "stats_hourly", Rows: 3}}; !reflect.DeepEqual(before, want) {
+		t.Errorf("before = %+v, want %+v", before, want)
+	}
+	if want := []schema.TableRows{{Table: "stats_hourly", Rows: 0}}; !reflect.DeepEqual(after, want) {
+		t.Errorf("after = %+v, want %+v", after, want)
+	}
+	if got, want := countBySite(t, db), map[string]uint64{"keep.example": 2}; !reflect.DeepEqual(got, want) {
+		t.Errorf("rows = %v, want %v", got, want)
+	}
+}

@@ -1,0 +1,64 @@
+package schema
+
+// TableDoc says what a table of the database holds. Tables lists every table
+// the migrations create; `analytics audit` reports any table or column that
+// is missing here, so new storage cannot arrive undocumented. /privacy.json
+// publishes the list.
+type TableDoc struct {
+	Name    string      `json:"name"`
+	Meaning string      `json:"meaning"`
+	Columns []ColumnDoc `json:"columns"`
+}
+
+// ColumnDoc says what a column holds.
+type ColumnDoc struct {
+	Name    string `json:"name"`
+	Meaning string `json:"meaning"`
+	// Binary columns hold bytes that are not text (sketches); the audit
+	// does not scan them for client data.
+	Binary bool `json:"-"`
+}
+
+// Tables documents every table and column of the database.
+var Tables = []TableDoc{
+	{
+		Name:    "schema_migrations",
+		Meaning: "the migrations applied to this database",
+		Columns: []ColumnDoc{
+			{Name: "version", Meaning: "migration number"},
+			{Name: "name", Meaning: "migration file name"},
+			{Name: "applied_at", Meaning: "when it was applied"},
+		},
+	},
+	{
+		Name:    "stats_hourly",
+		Meaning: "aggregate counters and visitor sketches per site, UTC hour, dimension and value; partitioned by month",
+		Columns: []ColumnDoc{
+			{Name: "site", Meaning: "configured site domain"},
+			{Name: "hour", Meaning: "UTC hour the counts belong to"},
+			{Name: "dimension", Meaning: "Stats API dimension name ('' for site totals), e.g. event:page, visit:country"},
+			{Name: "goal", Meaning: "custom event name for event:props:* rows, else ''"},
+			{Name: "value", Meaning: "coarsened dimension value: templated path, referrer host, country code, browser family, ... or (other)"},
+			{Name: "writer", Meaning: "random id of the collector process that wrote the row"},
+			{Name: "ver", Meaning: "version of the row; the highest replaces the others"},
+			{Name: "pageviews", Meaning: "pageview count"},
+			{Name: "events", Meaning: "event count"},
+			{Name: "visits", Meaning: "visits started in the hour"},
+			{Name: "bounces", Meaning: "visits with at most one interactive event"},
+			{Name: "duration", Meaning: "total visit duration in seconds"},
+			{Name: "engagements", Meaning: "pageviews with scroll or time data"},
+			{Name: "scroll_sum", Meaning: "sum of maximum scroll depths in percent"},
+			{Name: "engaged_ms", Meaning: "sum of engaged time in milliseconds"},
+			{Name: "sketch", Meaning: "HyperLogLog sketch of the day's salted visitor keys; useless without the salt, which is destroyed after its day", Binary: true},
+		},
+	},
+	{
+		Name:    "salts",
+		Meaning: "the daily visitor salts shared by the collector nodes (shared mode), sealed with AES-256-GCM under ANALYTICS_SALT_KEY; one partition per day, dropped after the day and its grace period",
+		Columns: []ColumnDoc{
+			{Name: "day", Meaning: "UTC day of the salt"},
+			{Name: "sealed", Meaning: "the day's 16-byte salt, encrypted; useless without ANALYTICS_SALT_KEY", Binary: true},
+			{Name: "created", Meaning: "when the salt was created"},
+		},
+	},
+}
