@@ -44,8 +44,11 @@ func TestPrivacyEndToEnd(t *testing.T) {
 	var ips, secrets []string
 	for v := 0; v < 60; v++ {
 		ip := fmt.Sprintf("198.18.%d.%d", v/200, v%200+7)
-		if v == 0 {
+		switch {
+		case v == 0:
 			ip = "8.8.8.8" // the only visitor from the US: a value below k
+		case v%10 == 3:
+			ip = fmt.Sprintf("2001:db8:%x::%x", 0xa000+v, 0xbe00+v) // IPv6 clients
 		}
 		ips = append(ips, ip)
 		email := fmt.Sprintf("jane.doe%d@example.com", v)
@@ -113,7 +116,14 @@ func TestPrivacyEndToEnd(t *testing.T) {
 		}
 	}
 	for _, ip := range ips {
-		packed := string(net.ParseIP(ip).To4())
+		parsed := net.ParseIP(ip)
+		if parsed == nil {
+			t.Fatalf("test address %q does not parse", ip)
+		}
+		packed := string(parsed.To16())
+		if v4 := parsed.To4(); v4 != nil {
+			packed = string(v4)
+		}
 		if strings.Contains(text, ip) || strings.Contains(text, packed) {
 			t.Errorf("stored data or logs contain client address %s (text or packed)", ip)
 		}

@@ -401,7 +401,13 @@ func assertDataDirClean(t *testing.T, dir string, visits []visit, minFiles int) 
 		t.Fatalf("only %d files in the data dir: the scan would prove little", len(blobs))
 	}
 	for _, v := range visits {
-		ip := net.ParseIP(v.ip).To4()
+		if net.ParseIP(v.ip) == nil {
+			t.Fatalf("test address %q does not parse", v.ip)
+		}
+		ip := net.ParseIP(v.ip).To16()
+		if v4 := net.ParseIP(v.ip).To4(); v4 != nil {
+			ip = v4
+		}
 		for _, b := range blobs {
 			if bytes.Contains(b, []byte(v.ip)) || bytes.Contains(b, ip) || bytes.Contains(b, []byte("Mozilla/5.0")) || bytes.Contains(b, []byte("AppleWebKit")) {
 				t.Fatalf("a data dir file holds client data of %s", v.ip)
