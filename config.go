@@ -37,8 +37,20 @@ type siteConfig struct {
 	SpamReferrers []string `toml:"spam_referrers"`
 	// Paths adds path templating rules and keeps (collector/pathtmpl).
 	Paths pathtmpl.Config `toml:"paths"`
+	// SharedLinks give read-only access to the site's dashboard page
+	// without signing in: /share/DOMAIN?auth=TOKEN.
+	SharedLinks []sharedLinkConfig `toml:"shared_link"`
 
 	location *time.Location
+}
+
+// sharedLinkConfig is a [[site.shared_link]]: only the token's sha256 is
+// configured (`analytics hash-key` makes a token and its sha256).
+type sharedLinkConfig struct {
+	Name        string `toml:"name"`
+	TokenSHA256 string `toml:"token_sha256"`
+
+	sum [32]byte
 }
 
 type userConfig struct {
@@ -118,6 +130,17 @@ func (c *fileConfig) validate() error {
 		if err := s.Paths.Validate(); err != nil {
 			return fmt.Errorf("site %s: paths: %w", s.Domain, err)
 		}
+		for j := range s.SharedLinks {
+			l := &s.SharedLinks[j]
+			if l.Name == "" {
+				return fmt.Errorf("site %s: shared_link #%d: name is empty", s.Domain, j+1)
+			}
+			b, err := hex.DecodeString(l.TokenSHA256)
+			if err != nil || len(b) != 32 {
+				return fmt.Errorf("site %s: shared_link %s: token_sha256 must be 64 hex digits (sha256 of the token; make one with `analytics hash-key`)", s.Domain, l.Name)
+			}
+			copy(l.sum[:], b)
+		}
 	}
 	checkSites := func(what string, sites []string) error {
 		if len(sites) == 0 {
@@ -130,10 +153,16 @@ func (c *fileConfig) validate() error {
 		}
 		return nil
 	}
+	emails := map[string]bool{}
 	for i, u := range c.Users {
 		if !strings.Contains(u.Email, "@") {
 			return fmt.Errorf("user #%d: email %q is not an e-mail address", i+1, u.Email)
 		}
+		email := strings.ToLower(strings.TrimSpace(u.Email))
+		if emails[email] {
+			return fmt.Errorf("user %s: configured twice", u.Email)
+		}
+		emails[email] = true
 		if !strings.HasPrefix(u.PasswordBcrypt, "$2") {
 			return fmt.Errorf("user %s: password_bcrypt must be a bcrypt hash ($2a$...; make one with `analytics hash-password`)", u.Email)
 		}

@@ -36,6 +36,7 @@ import (
 	"analytics/collector/geo"
 	"analytics/collector/visitor"
 	"analytics/dashboard"
+	"analytics/dashboard/auth"
 	"analytics/schema"
 )
 
@@ -247,7 +248,7 @@ func serve(ctx context.Context, cmd string, s *settings, logger *slog.Logger) er
 		// Retention runs where the dashboard runs: one process per
 		// installation, unlike the scale-out collect nodes.
 		go enforceRetention(ctx, db, cfg, logger)
-		dash, err = dashboard.New(dashboardOptions(cfg, db, logger))
+		dash, err = dashboard.New(dashboardOptions(cfg, db, s.proxies(), logger))
 		if err != nil {
 			return err
 		}
@@ -319,10 +320,17 @@ func rotateSalts(ctx context.Context, salts *visitor.Salts, logger *slog.Logger)
 	}
 }
 
-func dashboardOptions(cfg *fileConfig, db *schema.DB, logger *slog.Logger) dashboard.Options {
-	opts := dashboard.Options{DB: db, Logger: logger}
+func dashboardOptions(cfg *fileConfig, db *schema.DB, proxies []string, logger *slog.Logger) dashboard.Options {
+	opts := dashboard.Options{DB: db, Logger: logger, TrustedProxies: proxies}
 	for _, s := range cfg.Sites {
-		opts.Sites = append(opts.Sites, dashboard.Site{Domain: s.Domain, MinVisitors: s.MinVisitors, Location: s.location})
+		site := dashboard.Site{Domain: s.Domain, MinVisitors: s.MinVisitors, Location: s.location}
+		for _, l := range s.SharedLinks {
+			site.SharedLinks = append(site.SharedLinks, dashboard.SharedLink{Name: l.Name, SHA256: l.sum})
+		}
+		opts.Sites = append(opts.Sites, site)
+	}
+	for _, u := range cfg.Users {
+		opts.Users = append(opts.Users, auth.User{Email: u.Email, PasswordBcrypt: u.PasswordBcrypt, Sites: u.Sites})
 	}
 	for _, k := range cfg.APIKeys {
 		opts.APIKeys = append(opts.APIKeys, dashboard.APIKey{Name: k.Name, SHA256: k.sum, Sites: k.Sites})
@@ -337,7 +345,7 @@ func hashKey(stdout io.Writer) error {
 	}
 	key := hex.EncodeToString(b[:])
 	sum := sha256.Sum256([]byte(key))
-	fmt.Fprintf(stdout, "key:    %s\nsha256: %s\n\nPut the sha256 in the config's [[api_key]]; give the key to the API client. It is not stored anywhere.\n", key, hex.EncodeToString(sum[:]))
+	fmt.Fprintf(stdout, "key:    %s\nsha256: %s\n\nPut the sha256 in the config's [[api_key]] (or a site's [[site.shared_link]] token_sha256); give the key to the API client (or append it as ?auth=KEY to /share/DOMAIN). It is not stored anywhere.\n", key, hex.EncodeToString(sum[:]))
 	return nil
 }
 

@@ -1,8 +1,10 @@
 // Package dashboard serves the private side of the product on its own
 // address: the JSON Stats API (POST /api/v2/query, Bearer API keys scoped to
-// sites) and a health check. The HTML dashboard comes later. Queries are
-// planned and run by dashboard/query; this package owns HTTP, keys, site
-// access and the error envelope {"error": "..."}.
+// sites), a health check, and the HTML pages: sign-in, the site list, a
+// site's page and read-only shared links (pages.go). Queries are planned and
+// run by dashboard/query; users, sessions and CSRF live in dashboard/auth;
+// this package owns HTTP, keys, site access and the error envelope
+// {"error": "..."}.
 package dashboard
 
 import (
@@ -16,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"analytics/dashboard/auth"
 	"analytics/dashboard/query"
 	"analytics/schema"
 )
@@ -33,6 +36,17 @@ type Site struct {
 	MinVisitors int
 	// Location gives day boundaries; nil means UTC.
 	Location *time.Location
+	// SharedLinks give read-only access to the site's page without signing
+	// in, at /share/{domain}?auth=TOKEN.
+	SharedLinks []SharedLink
+}
+
+// SharedLink is a read-only link to a site's page. Only the token's SHA-256
+// is kept.
+type SharedLink struct {
+	// Name identifies the link in the configuration.
+	Name   string
+	SHA256 [32]byte
 }
 
 // APIKey is a configured Stats API key. Only the key's SHA-256 is kept.
@@ -54,6 +68,12 @@ type Options struct {
 	Sites []Site
 	// APIKeys may call the Stats API. With none, every call is refused.
 	APIKeys []APIKey
+	// Users may sign in to the HTML dashboard and see their sites.
+	Users []auth.User
+	// TrustedProxies are CIDRs or addresses of reverse proxies whose
+	// X-Forwarded-For (login rate limits) and X-Forwarded-Proto: https (the
+	// session cookie's Secure flag) are believed.
+	TrustedProxies []string
 	// Logger receives errors; default discards.
 	Logger *slog.Logger
 	// Now is the clock that relative date ranges are resolved against;
@@ -78,6 +98,8 @@ type Server struct {
 	db      *schema.DB
 	sites   map[string]Site
 	keys    []APIKey
+	auth    *auth.Auth
+	shares  map[string][][32]byte
 	logger  *slog.Logger
 	now     func() time.Time
 	addr    string
@@ -128,7 +150,28 @@ func New(opts Options) (*Server, error) {
 		}
 		site.Domain = domain
 		s.sites[domain] = site
+		for j, l := range site.SharedLinks {
+			if l.SHA256 == ([32]byte{}) {
+				return nil, fmt.Errorf("dashboard: site %q: shared link %d (%q) has no sha256", site.Domain, j, l.Name)
+			}
+			if s.shares == nil {
+				s.shares = map[string][][32]byte{}
+			}
+			s.shares[domain] = append(s.shares[domain], l.SHA256)
+		}
 	}
+	for _, u := range opts.Users {
+		for _, d := range u.Sites {
+			if _, ok := s.sites[strings.ToLower(d)]; !ok && d != "*" {
+				return nil, fmt.Errorf("dashboard: user %q: site %q is not configured", u.Email, d)
+			}
+		}
+	}
+	a, err := auth.New(auth.Options{Users: opts.Users, TrustedProxies: opts.TrustedProxies, Now: s.now})
+	if err != nil {
+		return nil, fmt.Errorf("dashboard: %w", err)
+	}
+	s.auth = a
 	for i, k := range opts.APIKeys {
 		if k.Name == "" {
 			return nil, fmt.Errorf("dashboard: API key %d has no name", i)
@@ -154,9 +197,8 @@ func New(opts Options) (*Server, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/api/v2/query", s.handleQuery)
 	mux.HandleFunc("/healthz", s.handleHealthz)
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		s.writeError(w, r, errNotFound)
-	})
+	s.routePages(mux)
+	mux.HandleFunc("/", s.handleRoot)
 	s.handler = securityHeaders(mux)
 	s.srv = &http.Server{
 		Addr:              s.addr,
