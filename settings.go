@@ -47,7 +47,7 @@ func newFlagSet(cmd string, s *settings, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&s.clickhouseURL, "clickhouse-url", "clickhouse://127.0.0.1:9000/analytics", "ClickHouse native-protocol URL; the database is created if missing")
 	fs.StringVar(&s.collectorAddr, "collector-addr", ":8080", "listen address of the public collector (beacons, snippet, health, metrics)")
 	fs.StringVar(&s.dashboardAddr, "dashboard-addr", "127.0.0.1:8081", "listen address of the private dashboard and Stats API")
-	fs.StringVar(&s.dataDir, "data-dir", "data", "directory for the daily salts (and, later, the spool)")
+	fs.StringVar(&s.dataDir, "data-dir", "data", "directory for the daily salts (salt/) and the outage spool (spool/)")
 	fs.StringVar(&s.saltKey, "salt-key", "", "secret shared by all collector nodes of an installation (at least 32 characters, e.g. openssl rand -hex 32): they then share one daily visitor salt through ClickHouse, sealed with it; empty keeps a random salt per node. Prefer the environment twin: flags show in ps")
 	fs.StringVar(&s.geoipDB, "geoip-db", "", "path to a GeoLite2/GeoIP2 Country or City .mmdb; empty counts every country as unknown")
 	fs.StringVar(&s.trustedProxies, "trusted-proxies", "", "comma-separated CIDRs or IPs of reverse proxies whose X-Forwarded-For/Forwarded/X-Real-IP headers are believed")

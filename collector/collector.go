@@ -166,6 +166,8 @@ type decodeState struct {
 	ev    aggregator.Event
 	props []aggregator.Prop
 	path  []byte
+	// xff and fwd join forwarded headers sent as several lines.
+	xff, fwd []byte
 	// propBuf holds rewritten property values; spans says where.
 	propBuf []byte
 	spans   []span
@@ -254,7 +256,7 @@ func New(opts Options) (*Server, error) {
 		s.sites[d] = st
 	}
 	s.unknown = s.newSiteState(unknownSiteLabel)
-	for _, code := range []int{202, 204, 400, 404, 405, 413, 500, 503} {
+	for _, code := range []int{200, 202, 204, 400, 404, 405, 413, 500} {
 		s.requests[code] = s.metrics.NewCounter(fmt.Sprintf(`analytics_collector_requests_total{code="%d"}`, code))
 	}
 	s.decoders.New = func() any { return new(decodeState) }
@@ -416,10 +418,8 @@ func (s *Server) handleError(ctx *fasthttp.RequestCtx, err error) {
 }
 
 var (
-	headerXFF       = []byte("X-Forwarded-For")
-	headerForwarded = []byte("Forwarded")
-	headerXRealIP   = []byte("X-Real-IP")
-	headerDropped   = "X-Plausible-Dropped"
+	headerXRealIP = []byte("X-Real-IP")
+	headerDropped = "X-Plausible-Dropped"
 )
 
 var (
@@ -491,7 +491,7 @@ func (s *Server) handleEvent(ctx *fasthttp.RequestCtx) {
 			continue
 		}
 		if !resolved {
-			ip = s.clientIP(ctx)
+			ip = s.clientIP(ctx, st)
 			country, region = s.geo.Location(ip)
 			resolved = true
 		}
@@ -606,13 +606,32 @@ func (s *Server) clock(ctx *fasthttp.RequestCtx) time.Time {
 	return ctx.Time()
 }
 
-func (s *Server) clientIP(ctx *fasthttp.RequestCtx) netip.Addr {
+func (s *Server) clientIP(ctx *fasthttp.RequestCtx, st *decodeState) netip.Addr {
 	var peer netip.Addr
 	if a, ok := ctx.RemoteAddr().(*net.TCPAddr); ok {
 		peer, _ = netip.AddrFromSlice(a.IP)
 	}
+	peer = peer.Unmap()
+	if !s.ips.Trusted(peer) {
+		return peer // forwarded headers are not read from untrusted peers
+	}
+	// A header sent as several lines means the same as its values joined
+	// with commas (RFC 9110): a proxy that appends its own line must not let
+	// a client-sent first line stand for the whole chain.
 	h := &ctx.Request.Header
-	return s.ips.ClientIP(peer.Unmap(), h.PeekBytes(headerXFF), h.PeekBytes(headerForwarded), h.PeekBytes(headerXRealIP))
+	st.xff = joinLines(st.xff[:0], h.PeekAll("X-Forwarded-For"))
+	st.fwd = joinLines(st.fwd[:0], h.PeekAll("Forwarded"))
+	return s.ips.ClientIP(peer, st.xff, st.fwd, h.PeekBytes(headerXRealIP))
+}
+
+func joinLines(dst []byte, lines [][]byte) []byte {
+	for i, l := range lines {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, l...)
+	}
+	return dst
 }
 
 // fill sets st.ev from the decoded beacon for site. The strings stay views

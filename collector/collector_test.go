@@ -478,3 +478,29 @@ func TestSlowClientIsCutOff(t *testing.T) {
 		t.Fatalf("cut off after %v", d)
 	}
 }
+
+// TestForwardedHeaderLinesAreJoined: a trusted proxy that appends its own
+// X-Forwarded-For line after a client-sent one must not let the client's
+// line choose the address.
+func TestForwardedHeaderLinesAreJoined(t *testing.T) {
+	rec := &recorder{}
+	s := newServer(t, rec, nil)
+	serve := func(xff ...string) {
+		var ctx fasthttp.RequestCtx
+		ctx.Init(&fasthttp.Request{}, &net.TCPAddr{IP: net.IPv4(10, 0, 0, 1), Port: 1234}, nil) // a trusted proxy
+		ctx.Request.Header.SetMethod("POST")
+		ctx.Request.SetRequestURI("/api/event")
+		ctx.Request.Header.Set("User-Agent", chromeUA)
+		for _, v := range xff {
+			ctx.Request.Header.Add("X-Forwarded-For", v)
+		}
+		ctx.Request.SetBody([]byte(`{"n":"pageview","u":"https://a.com/","d":"a.com"}`))
+		s.handle(&ctx)
+	}
+	serve("203.0.113.5")
+	serve("198.51.100.66", "203.0.113.5") // forged first line, the proxy's own second line
+	serve("198.51.100.77", "203.0.113.5")
+	if len(rec.events) != 3 || rec.events[1].Visitor != rec.events[0].Visitor || rec.events[2].Visitor != rec.events[0].Visitor {
+		t.Fatal("a forged first X-Forwarded-For line changed the client address")
+	}
+}

@@ -182,6 +182,9 @@ func (s *Spool) Write(ctx context.Context, rows []aggregator.Row) error {
 	cancel()
 	if err == nil {
 		s.setErr(nil)
+		s.mu.Lock()
+		s.full = false // the store takes rows again: nothing waits on the spool's room
+		s.mu.Unlock()
 		return nil
 	}
 	s.setErr(err)
@@ -412,6 +415,9 @@ func (s *Spool) replayOne(ctx context.Context) bool {
 	}
 	s.setErr(nil)
 	s.drop(f, "")
+	s.mu.Lock()
+	s.full = false // room was made
+	s.mu.Unlock()
 	s.replayed.Add(len(rows))
 	s.log.Info("spooled rows replayed", "file", f.name, "rows", len(rows))
 	return true

@@ -194,8 +194,12 @@ func TestBoundedWithCompaction(t *testing.T) {
 	if !errors.Is(err, ErrFull) || !s.State().Full {
 		t.Fatalf("err %v, state %+v: want ErrFull", err, s.State())
 	}
-	// A new process replays what the first one left behind.
+	// Once the store takes writes again, the spool is no longer full.
 	st.set(false)
+	if err := s.Write(ctx, []aggregator.Row{row("/z", 1, 1)}); err != nil || s.State().Full {
+		t.Fatalf("after the store came back: err %v, state %+v", err, s.State())
+	}
+	// A new process replays what the first one left behind.
 	s2 := newSpool(t, st, dir, 1<<20)
 	ctx2, cancel := context.WithCancel(ctx)
 	defer cancel()

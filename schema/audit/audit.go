@@ -459,8 +459,10 @@ func auditSalts(opts Options, r *Report) error {
 		if !saltDayOK(day, now, opts.SaltGrace) {
 			r.add(Finding{Check: "salt", Path: path, Message: fmt.Sprintf("salt of %s outlived its day (only today's, %s, may exist after the grace period)", day, now.Format("2006-01-02"))})
 		}
-		if info.Size() != 16 {
-			r.add(Finding{Check: "salt", Path: path, Message: fmt.Sprintf("salt file has %d bytes, want 16", info.Size())})
+		// 16 bytes: a local salt; 45: a sealed one (shared mode: version,
+		// nonce, ciphertext and tag).
+		if info.Size() != 16 && info.Size() != 45 {
+			r.add(Finding{Check: "salt", Path: path, Message: fmt.Sprintf("salt file has %d bytes, want 16 (local) or 45 (sealed)", info.Size())})
 		}
 	}
 	return nil
