@@ -13,6 +13,7 @@ import (
 
 	"github.com/VictoriaMetrics/metrics"
 
+	"analytics/aggregator/sketch"
 	"analytics/schema"
 )
 
@@ -82,7 +83,14 @@ type Aggregator struct {
 type siteAgg struct {
 	buckets  map[int64]*bucket
 	sessions map[uint64]*session
+	// minutes are the site's totals per UTC minute (unix seconds of its
+	// start) for realtime visitors; only the last realtimeKeep are held.
+	minutes map[int64]*cell
 }
+
+// realtimeKeep is how long per-minute cells stay in memory after their
+// minute: the dashboard's realtime view looks back five minutes.
+const realtimeKeep = 10 * 60
 
 // New returns an Aggregator. Call Run to flush periodically.
 func New(opts Options) (*Aggregator, error) {
@@ -177,12 +185,12 @@ func (a *Aggregator) cell(b *bucket, k cellKey) *cell {
 
 // Add counts one event. It reports false for an event it did not count: an
 // engagement event with no visit in progress. e is not retained.
-func (a *Aggregator) Add(e *Event) bool {
+func (a *Aggregator) Add(e *Event) (counted bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	site := a.sites[e.Site]
 	if site == nil {
-		site = &siteAgg{buckets: make(map[int64]*bucket), sessions: make(map[uint64]*session)}
+		site = &siteAgg{buckets: make(map[int64]*bucket), sessions: make(map[uint64]*session), minutes: make(map[int64]*cell)}
 		a.sites[strings.Clone(e.Site)] = site
 	}
 	now := e.Time.Unix()
@@ -192,6 +200,13 @@ func (a *Aggregator) Add(e *Event) bool {
 		b = newBucket(hour)
 		site.buckets[hour] = b
 	}
+
+	// Realtime: every event that counts shows a visitor present this minute.
+	defer func() {
+		if counted {
+			a.countMinute(site, now, e)
+		}
+	}()
 
 	s := site.sessions[e.Visitor]
 	if s != nil && a.ended(s, now) {
@@ -274,6 +289,23 @@ func (a *Aggregator) Add(e *Event) bool {
 		}
 	}
 	return true
+}
+
+// countMinute adds e to its site's cell of the current minute.
+func (a *Aggregator) countMinute(site *siteAgg, now int64, e *Event) {
+	m := now - now%60
+	c := site.minutes[m]
+	if c == nil {
+		c = &cell{key: cellKey{dim: schema.DimRealtime}, visitors: sketch.New()}
+		site.minutes[m] = c
+		a.nCells++
+	}
+	if e.Kind == Pageview {
+		c.pageviews++
+	}
+	c.events++
+	c.visitors.Add(e.Visitor)
+	c.dirty = true
 }
 
 // ended reports whether s is over at now: idle past the timeout, or begun
@@ -467,7 +499,23 @@ func (a *Aggregator) snapshot() ([]Row, []*cell) {
 				delete(site.buckets, hour)
 			}
 		}
-		if len(site.buckets) == 0 && len(site.sessions) == 0 {
+		for m, c := range site.minutes {
+			if c.dirty {
+				sk, err := c.visitors.MarshalBinary()
+				if err != nil {
+					a.log.Error("marshal sketch", "err", err)
+					continue
+				}
+				rows = append(rows, Row{Site: name, Hour: time.Unix(m, 0).UTC(), Dimension: schema.DimRealtime,
+					Writer: a.writer, Ver: ver, Pageviews: c.pageviews, Events: c.events, Sketch: sk})
+				c.dirty = false
+				written = append(written, c)
+			} else if now.Unix() >= m+realtimeKeep {
+				delete(site.minutes, m)
+				a.nCells--
+			}
+		}
+		if len(site.buckets) == 0 && len(site.sessions) == 0 && len(site.minutes) == 0 {
 			delete(a.sites, name)
 		}
 	}

@@ -11,7 +11,7 @@ import (
 // writing the same or an older state again never double counts.
 type Row struct {
 	Site      string
-	Hour      time.Time // UTC, truncated to the hour
+	Hour      time.Time // UTC, truncated to the hour (to the minute for schema.DimRealtime rows)
 	Dimension string    // schema.Dim* name; "" for the site totals
 	Goal      string    // the event name of an event:props:* row, else ""
 	Value     string

@@ -51,10 +51,18 @@ type Plan struct {
 	Now        time.Time       `json:"now"`
 	Partitions []PartitionDrop `json:"partitions"`
 	Deletes    []SiteDelete    `json:"deletes"`
+	// Realtime are daily partitions (YYYYMMDD) of stats_minutely older than
+	// yesterday: the per-minute rows only serve the realtime view.
+	Realtime []PartitionDrop `json:"realtime_partitions"`
 }
 
+// minutesTable holds the per-minute realtime rows, partitioned by day.
+const minutesTable = "stats_minutely"
+
 // Empty reports whether the plan removes nothing.
-func (p *Plan) Empty() bool { return len(p.Partitions) == 0 && len(p.Deletes) == 0 }
+func (p *Plan) Empty() bool {
+	return len(p.Partitions) == 0 && len(p.Deletes) == 0 && len(p.Realtime) == 0
+}
 
 // PlanRetention works out what retention removes at now. retention maps site
 // domains to their retention in months; sites found in the data but not in
@@ -79,6 +87,16 @@ func PlanRetention(ctx context.Context, db *DB, retention map[string]int, now ti
 		}
 	}
 	plan := &Plan{Now: now.UTC()}
+	minuteParts, err := Partitions(ctx, db, minutesTable)
+	if err != nil {
+		return nil, err
+	}
+	keepFrom := now.UTC().AddDate(0, 0, -1).Format("20060102")
+	for _, p := range minuteParts {
+		if dayPartitionRe.MatchString(p.Partition) && p.Partition < keepFrom {
+			plan.Realtime = append(plan.Realtime, p)
+		}
+	}
 	if len(months) == 0 {
 		return plan, nil
 	}
@@ -121,6 +139,14 @@ func PlanRetention(ctx context.Context, db *DB, retention map[string]int, now ti
 // Apply drops the plan's partitions, then runs its deletes and waits (up to
 // wait) for those mutations to finish.
 func (p *Plan) Apply(ctx context.Context, db *DB, wait time.Duration) error {
+	for _, d := range p.Realtime {
+		if !dayPartitionRe.MatchString(d.Partition) {
+			return fmt.Errorf("retention: unexpected partition %q", d.Partition)
+		}
+		if err := db.Conn.Exec(ctx, "ALTER TABLE "+minutesTable+" DROP PARTITION "+d.Partition); err != nil {
+			return fmt.Errorf("retention: drop realtime partition %s: %w", d.Partition, err)
+		}
+	}
 	for _, d := range p.Partitions {
 		if !partitionRe.MatchString(d.Partition) {
 			return fmt.Errorf("retention: unexpected partition %q", d.Partition)
@@ -141,7 +167,10 @@ func (p *Plan) Apply(ctx context.Context, db *DB, wait time.Duration) error {
 	return nil
 }
 
-var partitionRe = regexp.MustCompile(`^[0-9]{6}$`)
+var (
+	partitionRe    = regexp.MustCompile(`^[0-9]{6}$`)
+	dayPartitionRe = regexp.MustCompile(`^[0-9]{8}$`)
+)
 
 func partitionMonth(p string) (time.Time, bool) {
 	if !partitionRe.MatchString(p) {

@@ -83,9 +83,25 @@ func TestRetentionPlanAndApply(t *testing.T) {
 		"gone.example": {"2024-10-05T00"},
 	})
 	now := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
+	// Realtime minutes: only today's and yesterday's stay.
+	batch, err := db.Conn.PrepareBatch(ctx, "INSERT INTO stats_minutely (site, minute, writer, ver, pageviews, events, sketch)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []time.Time{now.Add(-50 * time.Hour), now.Add(-30 * time.Hour), now.Add(-time.Minute)} {
+		if err := batch.Append("a.example", m, "w", uint64(1), uint64(1), uint64(1), ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := batch.Send(); err != nil {
+		t.Fatal(err)
+	}
 	plan, err := schema.PlanRetention(ctx, db, map[string]int{"a.example": 25, "b.example": 3}, now)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if want := []schema.PartitionDrop{{Partition: "20261125", Rows: 1}}; !reflect.DeepEqual(plan.Realtime, want) {
+		t.Errorf("realtime partitions = %+v, want %+v", plan.Realtime, want)
 	}
 	wantParts := []schema.PartitionDrop{{Partition: "202408", Rows: 1}, {Partition: "202409", Rows: 2}}
 	if !reflect.DeepEqual(plan.Partitions, wantParts) {
@@ -134,10 +150,10 @@ func TestPurgeSite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []schema.TableRows{{Table: "stats_hourly", Rows: 3}}; !reflect.DeepEqual(before, want) {
+	if want := []schema.TableRows{{Table: "stats_hourly", Rows: 3}, {Table: "stats_minutely", Rows: 0}}; !reflect.DeepEqual(before, want) {
 		t.Errorf("before = %+v, want %+v", before, want)
 	}
-	if want := []schema.TableRows{{Table: "stats_hourly", Rows: 0}}; !reflect.DeepEqual(after, want) {
+	if want := []schema.TableRows{{Table: "stats_hourly", Rows: 0}, {Table: "stats_minutely", Rows: 0}}; !reflect.DeepEqual(after, want) {
 		t.Errorf("after = %+v, want %+v", after, want)
 	}
 	if got, want := countBySite(t, db), map[string]uint64{"keep.example": 2}; !reflect.DeepEqual(got, want) {

@@ -43,6 +43,9 @@ const (
 	// DimPropsPrefix + key is the dimension of a custom property; such rows
 	// carry the event name in the goal column.
 	DimPropsPrefix = "event:props:"
+	// DimRealtime marks the aggregator's per-minute rows (site totals of one
+	// minute); they are stored in stats_minutely, not stats_hourly.
+	DimRealtime = "realtime:minute"
 )
 
 // OtherValue is the value that collects what a cap or the k-anonymity

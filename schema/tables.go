@@ -53,6 +53,19 @@ var Tables = []TableDoc{
 		},
 	},
 	{
+		Name:    "stats_minutely",
+		Meaning: "visitor sketches and counts per site and UTC minute, for realtime visitors; partitioned by day, kept two days",
+		Columns: []ColumnDoc{
+			{Name: "site", Meaning: "configured site domain"},
+			{Name: "minute", Meaning: "UTC minute the counts belong to"},
+			{Name: "writer", Meaning: "random id of the collector process that wrote the row"},
+			{Name: "ver", Meaning: "version of the row; the highest replaces the others"},
+			{Name: "pageviews", Meaning: "pageview count"},
+			{Name: "events", Meaning: "event count, engagement events included"},
+			{Name: "sketch", Meaning: "HyperLogLog sketch of the day's salted visitor keys; useless without the salt, which is destroyed after its day", Binary: true},
+		},
+	},
+	{
 		Name:    "salts",
 		Meaning: "the daily visitor salts shared by the collector nodes (shared mode), sealed with AES-256-GCM under ANALYTICS_SALT_KEY; one partition per day, dropped after the day and its grace period",
 		Columns: []ColumnDoc{

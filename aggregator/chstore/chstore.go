@@ -42,13 +42,47 @@ func (s *Store) Write(ctx context.Context, rows []aggregator.Row) error {
 	if err != nil {
 		return err
 	}
-	for len(rows) > 0 {
-		n := min(len(rows), maxBatch)
-		if err := s.write(ctx, db, rows[:n]); err != nil {
-			s.reset(db)
-			return err
+	// Per-minute realtime rows go to their own table.
+	hourly, minutely := rows[:0:0], rows[:0:0]
+	for _, r := range rows {
+		if r.Dimension == schema.DimRealtime {
+			minutely = append(minutely, r)
+		} else {
+			hourly = append(hourly, r)
 		}
-		rows = rows[n:]
+	}
+	for _, part := range []struct {
+		rows  []aggregator.Row
+		write func(context.Context, *schema.DB, []aggregator.Row) error
+	}{{hourly, s.write}, {minutely, s.writeMinutes}} {
+		for rs := part.rows; len(rs) > 0; {
+			n := min(len(rs), maxBatch)
+			if err := part.write(ctx, db, rs[:n]); err != nil {
+				s.reset(db)
+				return err
+			}
+			rs = rs[n:]
+		}
+	}
+	return nil
+}
+
+const insertMinutesSQL = "INSERT INTO stats_minutely (site, minute, writer, ver, pageviews, events, sketch)"
+
+func (s *Store) writeMinutes(ctx context.Context, db *schema.DB, rows []aggregator.Row) error {
+	batch, err := db.Conn.PrepareBatch(ctx, insertMinutesSQL)
+	if err != nil {
+		return fmt.Errorf("prepare insert into stats_minutely: %w", err)
+	}
+	defer batch.Close()
+	for i := range rows {
+		r := &rows[i]
+		if err := batch.Append(r.Site, r.Hour, r.Writer, r.Ver, r.Pageviews, r.Events, string(r.Sketch)); err != nil {
+			return fmt.Errorf("append row to stats_minutely batch: %w", err)
+		}
+	}
+	if err := batch.Send(); err != nil {
+		return fmt.Errorf("insert %d rows into stats_minutely: %w", len(rows), err)
 	}
 	return nil
 }
