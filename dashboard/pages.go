@@ -52,14 +52,9 @@ type page struct {
 	Domain, Today, Timezone string
 	Shared                  bool
 	QueryError              string
-	Metrics                 []namedValue
-	Pages                   []namedValue
+	Dash                    *dashView
 	// error
 	Message string
-}
-
-type namedValue struct {
-	Label, Name, Value string
 }
 
 // Page outcomes answered with the error page. errPageNotFound is the same
@@ -83,12 +78,19 @@ func (s *Server) routePages(mux *http.ServeMux) {
 	mux.HandleFunc("POST /login", s.handleLogin)
 	mux.HandleFunc("POST /logout", s.handleLogout)
 	mux.HandleFunc("GET /share/{domain}", s.handleShare)
+	mux.HandleFunc("GET /share/{domain}/export.csv", s.handleShareExport)
 }
 
 // handleRoot answers / (the site list) and /{domain} (a site's page); any
 // other path is the JSON API's 404.
 func (s *Server) handleRoot(w http.ResponseWriter, r *http.Request) {
 	path := r.URL.Path
+	domain, exporting := strings.CutSuffix(path, "/export.csv")
+	if exporting && strings.Count(domain, "/") == 1 {
+		path = domain
+	} else {
+		exporting = false
+	}
 	if path != "/" && (strings.Count(path, "/") != 1 || path == "/favicon.ico") {
 		s.writeError(w, r, errNotFound)
 		return
@@ -117,6 +119,10 @@ func (s *Server) handleRoot(w http.ResponseWriter, r *http.Request) {
 	site, ok := s.sites[strings.ToLower(path[1:])]
 	if !ok || !ss.User.CanRead(site.Domain) {
 		s.renderError(w, r, ss, errPageNotFound)
+		return
+	}
+	if exporting {
+		s.export(w, r, ss, site, "/"+site.Domain)
 		return
 	}
 	s.renderSite(w, r, ss, site)
@@ -200,76 +206,6 @@ func (s *Server) parseForm(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
-// siteMetrics are the top metrics of a site's page, in order.
-var siteMetrics = []struct{ name, label string }{
-	{query.MetricVisitors, "Visitors"},
-	{query.MetricVisits, "Visits"},
-	{query.MetricPageviews, "Pageviews"},
-	{query.MetricBounceRate, "Bounce rate"},
-	{query.MetricVisitDuration, "Visit duration"},
-}
-
-// topPages is how many pages the site's page lists.
-const topPages = 10
-
-func (s *Server) renderSite(w http.ResponseWriter, r *http.Request, ss *auth.Session, site Site) {
-	now := s.now()
-	p := &page{
-		Title: site.Domain, Session: ss, Domain: site.Domain, Shared: ss == nil,
-		Today: now.In(site.Location).Format(time.DateOnly), Timezone: site.Location.String(),
-	}
-	status := http.StatusOK
-	if err := s.siteSummary(r.Context(), site, now, p); err != nil {
-		if r.Context().Err() != nil {
-			return
-		}
-		status = http.StatusInternalServerError
-		p.QueryError = "The numbers could not be loaded; the dashboard log has the details."
-		if he, ok := errors.AsType[*httpError](err); ok {
-			status, p.QueryError = he.status, he.msg
-		} else {
-			s.logger.Error("site page query failed", "route", routeSite, "error", err.Error())
-		}
-	}
-	s.render(w, r, status, "site", p)
-}
-
-// siteSummary fills p with today's top metrics and pages, through the same
-// planner as the Stats API (so the k-anonymity fold applies).
-func (s *Server) siteSummary(ctx context.Context, site Site, now time.Time, p *page) error {
-	metrics := make([]string, len(siteMetrics))
-	for i, m := range siteMetrics {
-		metrics[i] = m.name
-	}
-	totals, err := s.runQuery(ctx, site, now, map[string]any{
-		"site_id": site.Domain, "metrics": metrics, "date_range": query.PeriodDay,
-	})
-	if err != nil {
-		return err
-	}
-	for i, m := range siteMetrics {
-		var v any
-		if len(totals.Results) > 0 && i < len(totals.Results[0].Metrics) {
-			v = totals.Results[0].Metrics[i]
-		}
-		p.Metrics = append(p.Metrics, namedValue{Label: m.label, Value: formatMetric(m.name, v)})
-	}
-	pages, err := s.runQuery(ctx, site, now, map[string]any{
-		"site_id": site.Domain, "metrics": []string{query.MetricVisitors}, "date_range": query.PeriodDay,
-		"dimensions": []string{"event:page"}, "pagination": map[string]int{"limit": topPages},
-	})
-	if err != nil {
-		return err
-	}
-	for _, row := range pages.Results {
-		if len(row.Dimensions) == 0 || len(row.Metrics) == 0 {
-			continue
-		}
-		p.Pages = append(p.Pages, namedValue{Name: row.Dimensions[0], Value: formatMetric(query.MetricVisitors, row.Metrics[0])})
-	}
-	return nil
-}
-
 func (s *Server) runQuery(ctx context.Context, site Site, now time.Time, body map[string]any) (*query.Response, error) {
 	b, err := json.Marshal(body)
 	if err != nil {
@@ -346,8 +282,9 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 
 // Route names of the pages for logs: constant, never the request path.
 const (
-	routeLogin = "login"
-	routeSite  = "site"
+	routeLogin  = "login"
+	routeSite   = "site"
+	routeExport = "export"
 )
 
 // redirect answers 303 See Other with the pages' headers (http.Redirect

@@ -336,7 +336,7 @@ func TestSitePages(t *testing.T) {
 	rec := b.do(http.MethodGet, "/example.com", nil)
 	wantStatus(t, rec, http.StatusOK)
 	body := rec.Body.String()
-	for _, want := range []string{"<h1>example.com</h1>", "2026-11-27", "Visitors</dt><dd>17<", "Pageviews</dt><dd>20<", "/pricing", "&lt;script&gt;alert(1)&lt;/script&gt;", "Bounce rate", "Visit duration"} {
+	for _, want := range []string{"<h1>example.com</h1>", "2026-11-27", `Unique visitors</dt><dd class="value">17<`, `Pageviews</dt><dd class="value">20<`, "/pricing", "&lt;script&gt;alert(1)&lt;/script&gt;", "Bounce rate", "Visit duration"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("site page lacks %q:\n%s", want, body)
 		}
@@ -362,7 +362,7 @@ func TestSitePages(t *testing.T) {
 		anon := newBrowser(t, s.Handler())
 		rec := anon.do(http.MethodGet, "/share/example.com?auth="+shareToken, nil)
 		wantStatus(t, rec, http.StatusOK)
-		if !strings.Contains(rec.Body.String(), "Visitors</dt><dd>17<") || !strings.Contains(rec.Body.String(), "read-only") {
+		if !strings.Contains(rec.Body.String(), `Unique visitors</dt><dd class="value">17<`) || !strings.Contains(rec.Body.String(), "read-only") {
 			t.Errorf("shared page %s", rec.Body)
 		}
 		if strings.Contains(rec.Body.String(), "/logout") {
