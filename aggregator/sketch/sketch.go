@@ -38,20 +38,31 @@ func (s *Sketch) Add(key uint64) {
 	s.hll.InsertHash(key)
 	if !s.dense {
 		if s.adds++; s.adds%1024 == 0 && s.hll.Estimate() >= denseAt {
-			d := hyperloglog.NewNoSparse()
-			if d.Merge(s.hll) == nil {
-				s.hll, s.dense = d, true
-			}
+			s.toDense()
 		}
 	}
 }
 
-// Merge adds other's keys to s.
+// Merge adds other's keys to s. A union of many sketches (the dashboard
+// merging a range's hourly rows) turns dense once it is big, for the reason
+// given at denseAt: merging into a big sparse sketch re-sorts its list.
 func (s *Sketch) Merge(other *Sketch) error {
 	if err := s.hll.Merge(other.hll); err != nil {
 		return fmt.Errorf("merge sketch: %w", err)
 	}
+	if !s.dense {
+		if s.adds += 128; s.adds%1024 == 0 && s.hll.Estimate() >= denseAt {
+			s.toDense()
+		}
+	}
 	return nil
+}
+
+func (s *Sketch) toDense() {
+	d := hyperloglog.NewNoSparse()
+	if d.Merge(s.hll) == nil {
+		s.hll, s.dense = d, true
+	}
 }
 
 // Estimate returns the estimated number of distinct keys.

@@ -89,3 +89,28 @@ func TestDenseSwitchKeepsTheCount(t *testing.T) {
 		t.Fatalf("estimate %d, want ~5000", got)
 	}
 }
+
+func BenchmarkUnionOfHourly(b *testing.B) {
+	r := rand.New(rand.NewPCG(5, 6))
+	var hourly [][]byte
+	for h := 0; h < 720; h++ { // 30 days
+		s := New()
+		for i := 0; i < 300; i++ {
+			s.Add(r.Uint64())
+		}
+		bb, _ := s.MarshalBinary()
+		hourly = append(hourly, bb)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		u := New()
+		for _, h := range hourly {
+			if err := u.MergeBinary(h); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if e := u.Estimate(); e < 200000 || e > 230000 {
+			b.Fatalf("estimate %d", e)
+		}
+	}
+}
