@@ -341,6 +341,8 @@ func TestMetricsEndpoint(t *testing.T) {
 	for _, want := range []string{
 		`analytics_events_accepted_total{site="a.com"} 1`,
 		`analytics_events_dropped_total{site="(unknown)",reason="unknown_site"} 1`,
+		"analytics_useragent_cache_misses_total 1\n", // the same User-Agent twice: one miss,
+		"analytics_useragent_cache_hits_total 1\n",   // then a hit
 		`go_goroutines`,
 	} {
 		if !strings.Contains(got.body, want) {

@@ -14,6 +14,7 @@ package useragent
 
 import (
 	"strings"
+	"sync/atomic"
 
 	mssola "github.com/mssola/useragent"
 )
@@ -51,7 +52,12 @@ const (
 // Parser classifies User-Agent strings. It is safe for concurrent use.
 type Parser struct {
 	cache *cache // nil when caching is disabled
+	// hits and misses count cache lookups, for the collector's metrics.
+	hits, misses atomic.Uint64
 }
+
+// CacheStats returns the cache hits and misses so far.
+func (p *Parser) CacheStats() (hits, misses uint64) { return p.hits.Load(), p.misses.Load() }
 
 // New returns a Parser that caches up to cacheSize distinct User-Agent
 // strings (at least 2; 0 or less disables the cache). A few thousand entries
@@ -75,8 +81,10 @@ func (p *Parser) Parse(ua []byte) Info {
 	}
 	if p.cache != nil {
 		if info, ok := p.cache.get(ua); ok {
+			p.hits.Add(1)
 			return info
 		}
+		p.misses.Add(1)
 	}
 	s := string(ua)
 	info := classify(s)
