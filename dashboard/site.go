@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"analytics/dashboard/auth"
@@ -158,12 +159,15 @@ type panelDef struct {
 	clickable  bool   // rows filter the page
 }
 
-// panelGroups are the tabbed panels of the page; the tab is chosen by the
-// query parameter named like the group.
-var panelGroups = []struct {
+// panelGroup is one tabbed box of panels; the tab is chosen by the query
+// parameter param.
+type panelGroup struct {
 	param, title string
 	panels       []panelDef
-}{
+}
+
+// panelGroups are the page's panel groups, in order.
+var panelGroups = []panelGroup{
 	{"src", "Sources", []panelDef{
 		{key: "source", label: "Sources", dim: schema.DimSource, clickable: true},
 		{key: "channel", label: "Channels", dim: schema.DimChannel, clickable: true},
@@ -422,17 +426,17 @@ func (s *Server) fillDash(ctx context.Context, q *siteReq, d *dashView) error {
 		d.FilterLabel = filterLabel(q.filter.dim) + " is " + q.filter.value
 		d.ClearFilter = q.href(q.base, "filter", "")
 	}
-	if err := s.fillMetrics(ctx, q, d); err != nil {
-		return err
-	}
-	if err := s.fillSeries(ctx, q, d); err != nil {
-		return err
-	}
-	if err := s.fillPanels(ctx, q, d); err != nil {
-		return err
-	}
-	s.fillRealtime(ctx, q, d)
-	return nil
+	// The parts fill disjoint fields of d and run at once: a page is
+	// 10-15 queries, and ClickHouse and the sketch merging overlap.
+	var metricsErr, seriesErr error
+	var wg sync.WaitGroup
+	wg.Add(3)
+	go func() { defer wg.Done(); metricsErr = s.fillMetrics(ctx, q, d) }()
+	go func() { defer wg.Done(); seriesErr = s.fillSeries(ctx, q, d) }()
+	go func() { defer wg.Done(); s.fillRealtime(ctx, q, d) }()
+	panelsErr := s.fillPanels(ctx, q, d)
+	wg.Wait()
+	return errors.Join(metricsErr, seriesErr, panelsErr)
 }
 
 func filterLabel(dim string) string {
@@ -712,36 +716,60 @@ func columnName(p panelDef) string {
 	return singular(p.label)
 }
 
+// pageParallelism bounds the queries one page view runs at once, so that a
+// page speeds up without taking every query slot from other users.
+const pageParallelism = 4
+
 func (s *Server) fillPanels(ctx context.Context, q *siteReq, d *dashView) error {
-	for _, g := range panelGroups {
-		chosen := g.panels[0]
-		if i := slices.IndexFunc(g.panels, func(p panelDef) bool { return p.key == q.params.Get(g.param) }); i >= 0 {
-			chosen = g.panels[i]
-		}
-		gv := groupView{Title: g.title}
-		if len(g.panels) > 1 {
-			for _, p := range g.panels {
-				gv.Tabs = append(gv.Tabs, link{Label: p.label, Href: q.href(q.base, g.param, p.key), Current: p.key == chosen.key})
-			}
-		}
-		var err error
-		gv.Panel, err = s.panelView(ctx, q, chosen, q.href(q.base+"/export.csv", "panel", chosen.key))
-		if err != nil {
-			return err
-		}
-		if chosen.dim == schema.DimGoal {
-			for i, r := range gv.Panel.Rows {
-				if r.Name != query.OtherLabel {
-					gv.Panel.Rows[i].PropsHref = q.href(q.base, "goal", r.Name, "prop", "")
-				}
-			}
-			if err := s.fillGoalProps(ctx, q, &gv); err != nil {
-				return err
-			}
-		}
-		d.Groups = append(d.Groups, gv)
+	groups := make([]groupView, len(panelGroups))
+	errs := make([]error, len(panelGroups))
+	sem := make(chan struct{}, pageParallelism)
+	var wg sync.WaitGroup
+	for i, g := range panelGroups {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			groups[i], errs[i] = s.group(ctx, q, g)
+		}()
 	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	d.Groups = append(d.Groups, groups...)
 	return nil
+}
+
+// group builds one tabbed panel group: its tabs and the chosen panel.
+func (s *Server) group(ctx context.Context, q *siteReq, g panelGroup) (groupView, error) {
+	chosen := g.panels[0]
+	if i := slices.IndexFunc(g.panels, func(p panelDef) bool { return p.key == q.params.Get(g.param) }); i >= 0 {
+		chosen = g.panels[i]
+	}
+	gv := groupView{Title: g.title}
+	if len(g.panels) > 1 {
+		for _, p := range g.panels {
+			gv.Tabs = append(gv.Tabs, link{Label: p.label, Href: q.href(q.base, g.param, p.key), Current: p.key == chosen.key})
+		}
+	}
+	var err error
+	gv.Panel, err = s.panelView(ctx, q, chosen, q.href(q.base+"/export.csv", "panel", chosen.key))
+	if err != nil {
+		return gv, err
+	}
+	if chosen.dim == schema.DimGoal {
+		for i, r := range gv.Panel.Rows {
+			if r.Name != query.OtherLabel {
+				gv.Panel.Rows[i].PropsHref = q.href(q.base, "goal", r.Name, "prop", "")
+			}
+		}
+		if err := s.fillGoalProps(ctx, q, &gv); err != nil {
+			return gv, err
+		}
+	}
+	return gv, nil
 }
 
 // fillGoalProps adds a "properties" link to every goal row and, for the
