@@ -384,6 +384,36 @@ sites = ["*"]
 
 	srv.stop(t) // SIGTERM: the final flush must write everything.
 
+	// Drops are stored per site, minute and reason too.
+	drops := map[string]uint64{}
+	func() {
+		ctx := context.Background()
+		db, err := schema.Open(ctx, chURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		rows, err := db.Conn.Query(ctx, `SELECT site, reason, sum(d) FROM (
+			SELECT site, reason, argMax(dropped, ver) AS d FROM drops_minutely GROUP BY site, minute, reason, writer)
+			GROUP BY site, reason`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var site, reason string
+			var n uint64
+			if err := rows.Scan(&site, &reason, &n); err != nil {
+				t.Fatal(err)
+			}
+			drops[site+"/"+reason] = n
+		}
+	}()
+	wantDrops := map[string]uint64{"shop.example/bot": 50, "shop.example/host_not_allowed": 50, "(unknown)/unknown_site": 50, "(unknown)/malformed": 50}
+	if fmt.Sprint(drops) != fmt.Sprint(wantDrops) {
+		t.Errorf("stored drops %v, want %v", drops, wantDrops)
+	}
+
 	dash := start(t, env, "dashboard")
 	base := "http://" + dashboardAddr
 	waitHTTP(t, base+"/healthz")

@@ -130,6 +130,8 @@ type nopSink struct{}
 
 func (nopSink) Add(*aggregator.Event) bool { return true }
 
+func (nopSink) Drop(string, string, time.Time) {}
+
 func insertRow(t *testing.T, db *schema.DB, site, value string, hour time.Time) {
 	t.Helper()
 	b, err := db.Conn.PrepareBatch(context.Background(), "INSERT INTO stats_hourly (site, hour, dimension, goal, value, writer, ver, pageviews)")

@@ -86,6 +86,13 @@ type siteAgg struct {
 	// minutes are the site's totals per UTC minute (unix seconds of its
 	// start) for realtime visitors; only the last realtimeKeep are held.
 	minutes map[int64]*cell
+	// drops count dropped requests per minute and reason.
+	drops map[dropKey]*cell
+}
+
+type dropKey struct {
+	minute int64
+	reason string
 }
 
 // realtimeKeep is how long per-minute cells stay in memory after their
@@ -190,8 +197,7 @@ func (a *Aggregator) Add(e *Event) (counted bool) {
 	defer a.mu.Unlock()
 	site := a.sites[e.Site]
 	if site == nil {
-		site = &siteAgg{buckets: make(map[int64]*bucket), sessions: make(map[uint64]*session), minutes: make(map[int64]*cell)}
-		a.sites[strings.Clone(e.Site)] = site
+		site = a.newSite(e.Site)
 	}
 	now := e.Time.Unix()
 	hour := now - now%3600
@@ -289,6 +295,36 @@ func (a *Aggregator) Add(e *Event) (counted bool) {
 		}
 	}
 	return true
+}
+
+func (a *Aggregator) newSite(name string) *siteAgg {
+	site := &siteAgg{buckets: make(map[int64]*bucket), sessions: make(map[uint64]*session),
+		minutes: make(map[int64]*cell), drops: make(map[dropKey]*cell)}
+	a.sites[strings.Clone(name)] = site
+	return site
+}
+
+// Drop counts a request the collector refused or dropped, by site (or
+// "(unknown)") and reason, per minute, so that drops are visible in the
+// store and not only in a process's metrics.
+func (a *Aggregator) Drop(site, reason string, at time.Time) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	s := a.sites[site]
+	if s == nil {
+		s = a.newSite(site)
+	}
+	now := at.Unix()
+	k := dropKey{minute: now - now%60, reason: reason}
+	c := s.drops[k]
+	if c == nil {
+		k.reason = strings.Clone(reason)
+		c = &cell{}
+		s.drops[k] = c
+		a.nCells++
+	}
+	c.events++
+	c.dirty = true
 }
 
 // countMinute adds e to its site's cell of the current minute.
@@ -515,7 +551,18 @@ func (a *Aggregator) snapshot() ([]Row, []*cell) {
 				a.nCells--
 			}
 		}
-		if len(site.buckets) == 0 && len(site.sessions) == 0 && len(site.minutes) == 0 {
+		for k, c := range site.drops {
+			if c.dirty {
+				rows = append(rows, Row{Site: name, Hour: time.Unix(k.minute, 0).UTC(), Dimension: schema.DimDrops,
+					Value: k.reason, Writer: a.writer, Ver: ver, Events: c.events})
+				c.dirty = false
+				written = append(written, c)
+			} else if now.Unix() >= k.minute+realtimeKeep {
+				delete(site.drops, k)
+				a.nCells--
+			}
+		}
+		if len(site.buckets) == 0 && len(site.sessions) == 0 && len(site.minutes) == 0 && len(site.drops) == 0 {
 			delete(a.sites, name)
 		}
 	}

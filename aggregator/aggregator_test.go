@@ -332,3 +332,27 @@ func BenchmarkAddRealistic(b *testing.B) {
 		a.Add(&e)
 	}
 }
+
+func TestDropsPerMinute(t *testing.T) {
+	a, st, c := newAgg(t, Options{})
+	a.Drop("a.com", "bot", c.t)
+	a.Drop("a.com", "bot", c.t.Add(10*time.Second))
+	a.Drop("(unknown)", "malformed", c.t)
+	a.Drop("a.com", "bot", c.t.Add(time.Minute))
+	flush(t, a)
+	got := map[string]uint64{}
+	for _, r := range st.rows {
+		if r.Dimension == schema.DimDrops {
+			got[fmt.Sprint(r.Site, "/", r.Value, "/", r.Hour.Format("15:04"))] += r.Events
+		}
+	}
+	want := map[string]uint64{"a.com/bot/10:00": 2, "a.com/bot/10:01": 1, "(unknown)/malformed/10:00": 1}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("drop rows %v, want %v", got, want)
+	}
+	c.t = c.t.Add(time.Hour)
+	flush(t, a)
+	if a.nCells != 0 || len(a.sites) != 0 {
+		t.Fatalf("drop counts still held: cells %d sites %d", a.nCells, len(a.sites))
+	}
+}

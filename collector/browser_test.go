@@ -123,6 +123,8 @@ func (s *sink) Add(e *aggregator.Event) bool {
 	return true
 }
 
+func (s *sink) Drop(string, string, time.Time) {}
+
 func (s *sink) all() []aggregator.Event {
 	s.mu.Lock()
 	defer s.mu.Unlock()

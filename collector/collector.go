@@ -52,11 +52,14 @@ type Site struct {
 	Paths pathtmpl.Config
 }
 
-// Sink receives accepted events. *aggregator.Aggregator implements it.
-// Add reports whether the event counted: an engagement event with no visit
-// in progress does not (Plausible drops those too).
+// Sink receives accepted events and counts dropped ones.
+// *aggregator.Aggregator implements it. Add reports whether the event
+// counted: an engagement event with no visit in progress does not
+// (Plausible drops those too). Drop counts one dropped event of site (a
+// configured domain, or "(unknown)") for reason.
 type Sink interface {
 	Add(e *aggregator.Event) bool
+	Drop(site, reason string, at time.Time)
 }
 
 // Options configure a Server.
@@ -411,7 +414,7 @@ func (s *Server) handleReady(ctx *fasthttp.RequestCtx) {
 // handleError answers errors fasthttp detects before the handler runs.
 func (s *Server) handleError(ctx *fasthttp.RequestCtx, err error) {
 	if errors.Is(err, fasthttp.ErrBodyTooLarge) {
-		s.unknown.dropped[ReasonTooLarge].Inc()
+		s.drop(s.unknown, ReasonTooLarge, s.clock(ctx))
 		s.cors(ctx)
 		s.reply(ctx, fasthttp.StatusRequestEntityTooLarge,
 			"request body too large: at most "+strconv.Itoa(s.srv.MaxRequestBodySize)+" bytes")
@@ -440,7 +443,7 @@ func (s *Server) handleEvent(ctx *fasthttp.RequestCtx) {
 	b := &st.b
 	b.Reset()
 	if err := st.dec.Decode(ctx.PostBody(), b); err != nil {
-		s.unknown.dropped[ReasonMalformed].Inc()
+		s.drop(s.unknown, ReasonMalformed, s.clock(ctx))
 		s.count(fasthttp.StatusBadRequest)
 		ctx.SetStatusCode(fasthttp.StatusBadRequest)
 		ctx.SetContentType("application/json")
@@ -467,7 +470,7 @@ func (s *Server) handleEvent(ctx *fasthttp.RequestCtx) {
 	dropped := 0
 	var ip netip.Addr
 	var country, region string
-	var now time.Time
+	now := s.clock(ctx)
 	resolved := false
 	for _, domain := range b.Domains {
 		site := s.sites[domain]
@@ -489,7 +492,7 @@ func (s *Server) handleEvent(ctx *fasthttp.RequestCtx) {
 			reason = ReasonSpamReferrer
 		}
 		if reason != "" {
-			site.dropped[reason].Inc()
+			s.drop(site, reason, now)
 			dropped++
 			continue
 		}
@@ -498,14 +501,11 @@ func (s *Server) handleEvent(ctx *fasthttp.RequestCtx) {
 			country, region = s.geo.Location(ip)
 			resolved = true
 		}
-		if now.IsZero() {
-			now = s.clock(ctx)
-		}
 		ev := &st.ev
 		s.fill(st, b, &ua, country, region, site, now)
 		ev.Visitor = s.salts.KeyAt(now, site.domain, ip, uaRaw)
 		if !s.sink.Add(ev) {
-			site.dropped[ReasonNoVisit].Inc()
+			s.drop(site, ReasonNoVisit, now)
 			dropped++
 			continue
 		}
@@ -595,6 +595,12 @@ func panicSite() string {
 type connLogger struct{ errors *metrics.Counter }
 
 func (l connLogger) Printf(string, ...any) { l.errors.Inc() }
+
+// drop counts a dropped event in the metrics and, per minute, in the store.
+func (s *Server) drop(site *siteState, reason string, now time.Time) {
+	site.dropped[reason].Inc()
+	s.sink.Drop(site.domain, reason, now)
+}
 
 // isOne reports whether a consent header says "1".
 func isOne(v []byte) bool { return len(v) == 1 && v[0] == '1' }

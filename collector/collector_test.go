@@ -24,6 +24,16 @@ type recorder struct {
 	mu     sync.Mutex
 	events []aggregator.Event
 	visits bool // answer engagement events as if a visit were in progress
+	drops  map[string]int
+}
+
+func (r *recorder) Drop(site, reason string, _ time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.drops == nil {
+		r.drops = map[string]int{}
+	}
+	r.drops[site+"/"+reason]++
 }
 
 // Add keeps a deep copy: the event's memory is reused after the call.
@@ -423,9 +433,13 @@ type discardSink struct{}
 
 func (discardSink) Add(*aggregator.Event) bool { return true }
 
+func (discardSink) Drop(string, string, time.Time) {}
+
 type panicSink struct{}
 
 func (panicSink) Add(*aggregator.Event) bool { panic("boom") }
+
+func (panicSink) Drop(string, string, time.Time) {}
 
 func TestPanicIsRecoveredAndCounted(t *testing.T) {
 	s := newServer(t, &recorder{}, nil)
@@ -504,5 +518,26 @@ func TestForwardedHeaderLinesAreJoined(t *testing.T) {
 	serve("198.51.100.77", "203.0.113.5")
 	if len(rec.events) != 3 || rec.events[1].Visitor != rec.events[0].Visitor || rec.events[2].Visitor != rec.events[0].Visitor {
 		t.Fatal("a forged first X-Forwarded-For line changed the client address")
+	}
+}
+
+// TestDropsReachTheSink: every drop is counted in the store by site and
+// reason, not only in this process's metrics.
+func TestDropsReachTheSink(t *testing.T) {
+	rec := &recorder{}
+	s := newServer(t, rec, nil)
+	do(t, s, post(`{"n":"pageview","u":"https://a.com/","d":"a.com"}`, "curl/8.5.0"))
+	do(t, s, post(`{"n":"pageview","u":"https://c.com/","d":"c.com"}`, chromeUA))
+	do(t, s, post(`{"n":"pageview",`, chromeUA))
+	do(t, s, post(`{"n":"pageview","u":"https://a.com/","d":"a.com"}`, chromeUA, "Sec-GPC: 1"))
+	want := map[string]int{"a.com/bot": 1, "(unknown)/unknown_site": 1, "(unknown)/malformed": 1, "a.com/consent": 1}
+	if len(rec.drops) != len(want) {
+		t.Errorf("drops %v, want %v", rec.drops, want)
+	}
+	for k, n := range want {
+		if rec.drops[k] != n {
+			t.Errorf("drops %v, want %v", rec.drops, want)
+			break
+		}
 	}
 }

@@ -54,14 +54,21 @@ type Plan struct {
 	// Realtime are daily partitions (YYYYMMDD) of stats_minutely older than
 	// yesterday: the per-minute rows only serve the realtime view.
 	Realtime []PartitionDrop `json:"realtime_partitions"`
+	// Drops are daily partitions of drops_minutely older than DropsDays.
+	Drops []PartitionDrop `json:"drops_partitions"`
 }
+
+// DropsDays is how long the per-minute counts of dropped requests are kept.
+const DropsDays = 31
+
+const dropsTable = "drops_minutely"
 
 // minutesTable holds the per-minute realtime rows, partitioned by day.
 const minutesTable = "stats_minutely"
 
 // Empty reports whether the plan removes nothing.
 func (p *Plan) Empty() bool {
-	return len(p.Partitions) == 0 && len(p.Deletes) == 0 && len(p.Realtime) == 0
+	return len(p.Partitions) == 0 && len(p.Deletes) == 0 && len(p.Realtime) == 0 && len(p.Drops) == 0
 }
 
 // PlanRetention works out what retention removes at now. retention maps site
@@ -95,6 +102,16 @@ func PlanRetention(ctx context.Context, db *DB, retention map[string]int, now ti
 	for _, p := range minuteParts {
 		if dayPartitionRe.MatchString(p.Partition) && p.Partition < keepFrom {
 			plan.Realtime = append(plan.Realtime, p)
+		}
+	}
+	dropParts, err := Partitions(ctx, db, dropsTable)
+	if err != nil {
+		return nil, err
+	}
+	keepDrops := now.UTC().AddDate(0, 0, -DropsDays).Format("20060102")
+	for _, p := range dropParts {
+		if dayPartitionRe.MatchString(p.Partition) && p.Partition < keepDrops {
+			plan.Drops = append(plan.Drops, p)
 		}
 	}
 	if len(months) == 0 {
@@ -139,12 +156,17 @@ func PlanRetention(ctx context.Context, db *DB, retention map[string]int, now ti
 // Apply drops the plan's partitions, then runs its deletes and waits (up to
 // wait) for those mutations to finish.
 func (p *Plan) Apply(ctx context.Context, db *DB, wait time.Duration) error {
-	for _, d := range p.Realtime {
-		if !dayPartitionRe.MatchString(d.Partition) {
-			return fmt.Errorf("retention: unexpected partition %q", d.Partition)
-		}
-		if err := db.Conn.Exec(ctx, "ALTER TABLE "+minutesTable+" DROP PARTITION "+d.Partition); err != nil {
-			return fmt.Errorf("retention: drop realtime partition %s: %w", d.Partition, err)
+	for _, t := range []struct {
+		table string
+		parts []PartitionDrop
+	}{{minutesTable, p.Realtime}, {dropsTable, p.Drops}} {
+		for _, d := range t.parts {
+			if !dayPartitionRe.MatchString(d.Partition) {
+				return fmt.Errorf("retention: unexpected partition %q", d.Partition)
+			}
+			if err := db.Conn.Exec(ctx, "ALTER TABLE "+t.table+" DROP PARTITION "+d.Partition); err != nil {
+				return fmt.Errorf("retention: drop partition %s of %s: %w", d.Partition, t.table, err)
+			}
 		}
 	}
 	for _, d := range p.Partitions {

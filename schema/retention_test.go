@@ -83,6 +83,19 @@ func TestRetentionPlanAndApply(t *testing.T) {
 		"gone.example": {"2024-10-05T00"},
 	})
 	now := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
+	// Drop counts: 31 days stay.
+	dbatch, err := db.Conn.PrepareBatch(ctx, "INSERT INTO drops_minutely (site, minute, reason, writer, ver, dropped)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []time.Time{now.AddDate(0, 0, -38), now.AddDate(0, 0, -30)} {
+		if err := dbatch.Append("a.example", m, "bot", "w", uint64(1), uint64(3)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := dbatch.Send(); err != nil {
+		t.Fatal(err)
+	}
 	// Realtime minutes: only today's and yesterday's stay.
 	batch, err := db.Conn.PrepareBatch(ctx, "INSERT INTO stats_minutely (site, minute, writer, ver, pageviews, events, sketch)")
 	if err != nil {
@@ -102,6 +115,9 @@ func TestRetentionPlanAndApply(t *testing.T) {
 	}
 	if want := []schema.PartitionDrop{{Partition: "20261125", Rows: 1}}; !reflect.DeepEqual(plan.Realtime, want) {
 		t.Errorf("realtime partitions = %+v, want %+v", plan.Realtime, want)
+	}
+	if len(plan.Drops) != 1 || plan.Drops[0].Partition != "20261020" {
+		t.Errorf("drops partitions = %+v, want 20261020 only", plan.Drops)
 	}
 	wantParts := []schema.PartitionDrop{{Partition: "202408", Rows: 1}, {Partition: "202409", Rows: 2}}
 	if !reflect.DeepEqual(plan.Partitions, wantParts) {
@@ -150,10 +166,10 @@ func TestPurgeSite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []schema.TableRows{{Table: "stats_hourly", Rows: 3}, {Table: "stats_minutely", Rows: 0}}; !reflect.DeepEqual(before, want) {
+	if want := []schema.TableRows{{Table: "drops_minutely", Rows: 0}, {Table: "stats_hourly", Rows: 3}, {Table: "stats_minutely", Rows: 0}}; !reflect.DeepEqual(before, want) {
 		t.Errorf("before = %+v, want %+v", before, want)
 	}
-	if want := []schema.TableRows{{Table: "stats_hourly", Rows: 0}, {Table: "stats_minutely", Rows: 0}}; !reflect.DeepEqual(after, want) {
+	if want := []schema.TableRows{{Table: "drops_minutely", Rows: 0}, {Table: "stats_hourly", Rows: 0}, {Table: "stats_minutely", Rows: 0}}; !reflect.DeepEqual(after, want) {
 		t.Errorf("after = %+v, want %+v", after, want)
 	}
 	if got, want := countBySite(t, db), map[string]uint64{"keep.example": 2}; !reflect.DeepEqual(got, want) {

@@ -46,6 +46,9 @@ const (
 	// DimRealtime marks the aggregator's per-minute rows (site totals of one
 	// minute); they are stored in stats_minutely, not stats_hourly.
 	DimRealtime = "realtime:minute"
+	// DimDrops marks the per-minute counts of dropped requests (value: the
+	// reason, events: the count); they are stored in drops_minutely.
+	DimDrops = "drops:minute"
 )
 
 // OtherValue is the value that collects what a cap or the k-anonymity

@@ -66,6 +66,18 @@ var Tables = []TableDoc{
 		},
 	},
 	{
+		Name:    "drops_minutely",
+		Meaning: "requests the collector refused or dropped, per site, UTC minute and reason; partitioned by day, kept 31 days",
+		Columns: []ColumnDoc{
+			{Name: "site", Meaning: "configured site domain, or (unknown) for unconfigured sites and unreadable requests"},
+			{Name: "minute", Meaning: "UTC minute of the drops"},
+			{Name: "reason", Meaning: "drop reason: malformed, too_large, unknown_site, host_not_allowed, bot, spam_referrer, consent, engagement_without_visit"},
+			{Name: "writer", Meaning: "random id of the collector process that wrote the row"},
+			{Name: "ver", Meaning: "version of the row; the highest replaces the others"},
+			{Name: "dropped", Meaning: "number of events dropped"},
+		},
+	},
+	{
 		Name:    "salts",
 		Meaning: "the daily visitor salts shared by the collector nodes (shared mode), sealed with AES-256-GCM under ANALYTICS_SALT_KEY; one partition per day, dropped after the day and its grace period",
 		Columns: []ColumnDoc{

@@ -43,18 +43,21 @@ func (s *Store) Write(ctx context.Context, rows []aggregator.Row) error {
 		return err
 	}
 	// Per-minute realtime rows go to their own table.
-	hourly, minutely := rows[:0:0], rows[:0:0]
+	hourly, minutely, drops := rows[:0:0], rows[:0:0], rows[:0:0]
 	for _, r := range rows {
-		if r.Dimension == schema.DimRealtime {
+		switch r.Dimension {
+		case schema.DimRealtime:
 			minutely = append(minutely, r)
-		} else {
+		case schema.DimDrops:
+			drops = append(drops, r)
+		default:
 			hourly = append(hourly, r)
 		}
 	}
 	for _, part := range []struct {
 		rows  []aggregator.Row
 		write func(context.Context, *schema.DB, []aggregator.Row) error
-	}{{hourly, s.write}, {minutely, s.writeMinutes}} {
+	}{{hourly, s.write}, {minutely, s.writeMinutes}, {drops, s.writeDrops}} {
 		for rs := part.rows; len(rs) > 0; {
 			n := min(len(rs), maxBatch)
 			if err := part.write(ctx, db, rs[:n]); err != nil {
@@ -63,6 +66,26 @@ func (s *Store) Write(ctx context.Context, rows []aggregator.Row) error {
 			}
 			rs = rs[n:]
 		}
+	}
+	return nil
+}
+
+const insertDropsSQL = "INSERT INTO drops_minutely (site, minute, reason, writer, ver, dropped)"
+
+func (s *Store) writeDrops(ctx context.Context, db *schema.DB, rows []aggregator.Row) error {
+	batch, err := db.Conn.PrepareBatch(ctx, insertDropsSQL)
+	if err != nil {
+		return fmt.Errorf("prepare insert into drops_minutely: %w", err)
+	}
+	defer batch.Close()
+	for i := range rows {
+		r := &rows[i]
+		if err := batch.Append(r.Site, r.Hour, r.Value, r.Writer, r.Ver, r.Events); err != nil {
+			return fmt.Errorf("append row to drops_minutely batch: %w", err)
+		}
+	}
+	if err := batch.Send(); err != nil {
+		return fmt.Errorf("insert %d rows into drops_minutely: %w", len(rows), err)
 	}
 	return nil
 }
