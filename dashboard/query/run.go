@@ -52,6 +52,10 @@ type Comparison struct {
 type Meta struct {
 	TimeLabels []string `json:"time_labels,omitempty"`
 	TotalRows  *int     `json:"total_rows,omitempty"`
+	// KAnonymized counts the time buckets of a series narrowed to one
+	// dimension's values whose metrics are null because they had fewer
+	// visitors than the site's min_visitors.
+	KAnonymized *int `json:"k_anonymized_buckets,omitempty"`
 }
 
 // counts are the merged counters of one group of rows.
@@ -129,12 +133,16 @@ func Run(ctx context.Context, q Querier, p *Plan) (*Response, error) {
 		}
 	}
 	p.setValues(main)
+	masked := p.maskSmallBuckets(main.groups)
 	p.sort(main.groups)
 
 	resp := &Response{Results: []Result{}, Query: p.req.wire(p.echoDateRange())}
 	if p.comparison != nil {
 		r := p.comparison.echoDateRange()
 		resp.Query.ComparisonDateRange = &r
+	}
+	if masked > 0 {
+		resp.Meta.KAnonymized = &masked
 	}
 	if p.req.Include.TotalRows {
 		n := len(main.groups)
@@ -258,12 +266,36 @@ func (p *Plan) pairer(other *outcome) func(*group) *Comparison {
 			match = &group{}
 		}
 		c.Metrics = p.comparison.metricValues(&match.counts, other.total)
+		if p.comparison.small(match) {
+			clear(c.Metrics)
+		}
 		c.Change = make([]any, len(c.Metrics))
 		for i, m := range p.req.Metrics {
 			c.Change[i] = change(m, c.Metrics[i], g.values[i])
 		}
 		return c
 	}
+}
+
+// small reports whether g is a time bucket that k-anonymity hides: the
+// series is narrowed to one dimension's values (a filter), so a bucket's
+// numbers could single out the few visitors behind that value in that hour
+// or day. Unfiltered series are site totals and are shown as they are.
+func (p *Plan) small(g *group) bool {
+	return p.gran != noTime && p.storedDim != "" && (g.sketch == nil || g.sketch.Estimate() < uint64(p.min))
+}
+
+// maskSmallBuckets sets the metrics of the buckets small reports to null and
+// returns how many there were.
+func (p *Plan) maskSmallBuckets(groups []*group) int {
+	n := 0
+	for _, g := range groups {
+		if p.small(g) {
+			clear(g.values)
+			n++
+		}
+	}
+	return n
 }
 
 // fetch reads the plan's rows; with goal filters, only those of the custom

@@ -321,3 +321,47 @@ func TestRunVisitorsAtScale(t *testing.T) {
 		t.Fatalf("metrics %v, want ~%d, %d, %d", m, distinct, 48*3, 48*4)
 	}
 }
+
+// TestFilteredSeriesHidesSmallBuckets: a time series narrowed to one page
+// shows no numbers for buckets with fewer visitors than min_visitors (the
+// 3 visitors a day of /blog/x, under a threshold of 4), says how many it
+// hid, and leaves unfiltered series alone.
+func TestFilteredSeriesHidesSmallBuckets(t *testing.T) {
+	db := chtest.NewDB(t)
+	insertRows(t, db, testRows)
+	site := Site{ID: "example.com", Location: time.UTC, MinVisitors: 4}
+	now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+	run := func(body string) *Response {
+		t.Helper()
+		req, err := Parse([]byte(`{"site_id":"example.com","metrics":["visitors","pageviews"],` + body + `}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		plan, err := req.Resolve(site, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := Run(context.Background(), db.Conn, plan)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	resp := run(`"date_range":"7d","dimensions":["time:day"],"filters":[["is","event:page",["/blog/x"]]],"include":{"comparisons":{"mode":"previous_period"}}`)
+	// With a comparison every day of the range is listed; all seven have
+	// fewer than 4 visitors (two have 3, the others none).
+	if len(resp.Results) != 7 || resp.Meta.KAnonymized == nil || *resp.Meta.KAnonymized != 7 {
+		t.Fatalf("meta %+v, results %+v", resp.Meta, resp.Results)
+	}
+	for _, r := range resp.Results {
+		for _, m := range r.Metrics {
+			if m != nil {
+				t.Errorf("bucket %v shows %v", r.Dimensions, r.Metrics)
+			}
+		}
+	}
+	unfiltered := run(`"date_range":"7d","dimensions":["time:day"]`)
+	if unfiltered.Meta.KAnonymized != nil || unfiltered.Results[0].Metrics[0] == nil {
+		t.Fatalf("an unfiltered series was masked: %+v", unfiltered)
+	}
+}
