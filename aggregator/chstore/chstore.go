@@ -17,8 +17,35 @@ import (
 // maxBatch bounds the rows sent in one INSERT.
 const maxBatch = 50000
 
-const insertSQL = "INSERT INTO stats_hourly (site, hour, dimension, goal, value, writer, ver, " +
-	"pageviews, events, visits, bounces, duration, engagements, scroll_sum, engaged_ms, sketch)"
+// table is where one kind of row goes: its insert, with the explicit column
+// list 18.16 needs, and the row's values in that order.
+type table struct {
+	name, insert string
+	values       func(r *aggregator.Row) []any
+}
+
+var (
+	hourlyTable = table{"stats_hourly",
+		"INSERT INTO stats_hourly (site, hour, dimension, goal, value, writer, ver, " +
+			"pageviews, events, visits, bounces, duration, engagements, scroll_sum, engaged_ms, sketch)",
+		func(r *aggregator.Row) []any {
+			return []any{r.Site, r.Hour, r.Dimension, r.Goal, r.Value, r.Writer, r.Ver,
+				r.Pageviews, r.Events, r.Visits, r.Bounces, r.Duration, r.Engagements, r.ScrollSum, r.EngagedMS,
+				string(r.Sketch)}
+		}}
+	// Per-minute realtime rows (schema.DimRealtime).
+	minutelyTable = table{"stats_minutely",
+		"INSERT INTO stats_minutely (site, minute, writer, ver, pageviews, events, sketch)",
+		func(r *aggregator.Row) []any {
+			return []any{r.Site, r.Hour, r.Writer, r.Ver, r.Pageviews, r.Events, string(r.Sketch)}
+		}}
+	// Per-minute drop counts (schema.DimDrops): the reason is the value.
+	dropsTable = table{"drops_minutely",
+		"INSERT INTO drops_minutely (site, minute, reason, writer, ver, dropped)",
+		func(r *aggregator.Row) []any {
+			return []any{r.Site, r.Hour, r.Value, r.Writer, r.Ver, r.Events}
+		}}
+)
 
 // Store writes aggregator rows to ClickHouse.
 type Store struct {
@@ -42,7 +69,6 @@ func (s *Store) Write(ctx context.Context, rows []aggregator.Row) error {
 	if err != nil {
 		return err
 	}
-	// Per-minute realtime rows go to their own table.
 	hourly, minutely, drops := rows[:0:0], rows[:0:0], rows[:0:0]
 	for _, r := range rows {
 		switch r.Dimension {
@@ -55,12 +81,12 @@ func (s *Store) Write(ctx context.Context, rows []aggregator.Row) error {
 		}
 	}
 	for _, part := range []struct {
-		rows  []aggregator.Row
-		write func(context.Context, *schema.DB, []aggregator.Row) error
-	}{{hourly, s.write}, {minutely, s.writeMinutes}, {drops, s.writeDrops}} {
+		t    table
+		rows []aggregator.Row
+	}{{hourlyTable, hourly}, {minutelyTable, minutely}, {dropsTable, drops}} {
 		for rs := part.rows; len(rs) > 0; {
 			n := min(len(rs), maxBatch)
-			if err := part.write(ctx, db, rs[:n]); err != nil {
+			if err := write(ctx, db, part.t, rs[:n]); err != nil {
 				s.reset(db)
 				return err
 			}
@@ -70,42 +96,19 @@ func (s *Store) Write(ctx context.Context, rows []aggregator.Row) error {
 	return nil
 }
 
-const insertDropsSQL = "INSERT INTO drops_minutely (site, minute, reason, writer, ver, dropped)"
-
-func (s *Store) writeDrops(ctx context.Context, db *schema.DB, rows []aggregator.Row) error {
-	batch, err := db.Conn.PrepareBatch(ctx, insertDropsSQL)
+func write(ctx context.Context, db *schema.DB, t table, rows []aggregator.Row) error {
+	batch, err := db.Conn.PrepareBatch(ctx, t.insert)
 	if err != nil {
-		return fmt.Errorf("prepare insert into drops_minutely: %w", err)
+		return fmt.Errorf("prepare insert into %s: %w", t.name, err)
 	}
 	defer batch.Close()
 	for i := range rows {
-		r := &rows[i]
-		if err := batch.Append(r.Site, r.Hour, r.Value, r.Writer, r.Ver, r.Events); err != nil {
-			return fmt.Errorf("append row to drops_minutely batch: %w", err)
+		if err := batch.Append(t.values(&rows[i])...); err != nil {
+			return fmt.Errorf("append row to %s batch: %w", t.name, err)
 		}
 	}
 	if err := batch.Send(); err != nil {
-		return fmt.Errorf("insert %d rows into drops_minutely: %w", len(rows), err)
-	}
-	return nil
-}
-
-const insertMinutesSQL = "INSERT INTO stats_minutely (site, minute, writer, ver, pageviews, events, sketch)"
-
-func (s *Store) writeMinutes(ctx context.Context, db *schema.DB, rows []aggregator.Row) error {
-	batch, err := db.Conn.PrepareBatch(ctx, insertMinutesSQL)
-	if err != nil {
-		return fmt.Errorf("prepare insert into stats_minutely: %w", err)
-	}
-	defer batch.Close()
-	for i := range rows {
-		r := &rows[i]
-		if err := batch.Append(r.Site, r.Hour, r.Writer, r.Ver, r.Pageviews, r.Events, string(r.Sketch)); err != nil {
-			return fmt.Errorf("append row to stats_minutely batch: %w", err)
-		}
-	}
-	if err := batch.Send(); err != nil {
-		return fmt.Errorf("insert %d rows into stats_minutely: %w", len(rows), err)
+		return fmt.Errorf("insert %d rows into %s: %w", len(rows), t.name, err)
 	}
 	return nil
 }
@@ -146,26 +149,6 @@ func (s *Store) Close() error {
 		err := s.db.Close()
 		s.db = nil
 		return err
-	}
-	return nil
-}
-
-func (s *Store) write(ctx context.Context, db *schema.DB, rows []aggregator.Row) error {
-	batch, err := db.Conn.PrepareBatch(ctx, insertSQL)
-	if err != nil {
-		return fmt.Errorf("prepare insert into stats_hourly: %w", err)
-	}
-	defer batch.Close()
-	for i := range rows {
-		r := &rows[i]
-		if err := batch.Append(r.Site, r.Hour, r.Dimension, r.Goal, r.Value, r.Writer, r.Ver,
-			r.Pageviews, r.Events, r.Visits, r.Bounces, r.Duration, r.Engagements, r.ScrollSum, r.EngagedMS,
-			string(r.Sketch)); err != nil {
-			return fmt.Errorf("append row to stats_hourly batch: %w", err)
-		}
-	}
-	if err := batch.Send(); err != nil {
-		return fmt.Errorf("insert %d rows into stats_hourly: %w", len(rows), err)
 	}
 	return nil
 }
