@@ -15,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"analytics/aggregator/sketch"
 	"analytics/schema"
 	"analytics/schema/chtest"
 )
@@ -36,31 +35,9 @@ type statsRow struct {
 
 func insert(t *testing.T, db *schema.DB, rows []statsRow) {
 	t.Helper()
-	ctx := context.Background()
-	batch, err := db.Conn.PrepareBatch(ctx, "INSERT INTO stats_hourly (site, hour, dimension, value, writer, ver, pageviews, events, sketch)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer batch.Close()
 	for _, r := range rows {
-		hour, err := time.Parse(time.RFC3339, r.hour)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s := sketch.New()
-		for k := r.from; k < r.to; k++ {
-			s.Add(k * 0x9E3779B97F4A7C15)
-		}
-		b, err := s.MarshalBinary()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := batch.Append(r.site, hour.UTC(), r.dimension, r.value, "w1", uint64(1), r.pageviews, r.events, string(b)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := batch.Send(); err != nil {
-		t.Fatal(err)
+		insertDash(t, db, r.site, []dashRow{{dim: r.dimension, value: r.value, hour: r.hour,
+			pageviews: r.pageviews, events: r.events, from: r.from, to: r.to}})
 	}
 }
 
