@@ -141,10 +141,10 @@ func writePlan(w io.Writer, plan *schema.Plan) {
 		return
 	}
 	for _, p := range plan.Partitions {
-		fmt.Fprintf(w, "  drop partition %s of stats_hourly (%d rows): past every site's retention\n", p.Partition, p.Rows)
+		fmt.Fprintf(w, "  drop partition %s of %s (%d rows): past every site's retention\n", p.Partition, p.Table, p.Rows)
 	}
 	for _, d := range plan.Deletes {
-		fmt.Fprintf(w, "  delete %d rows of %s before %s (retention %d months)\n", d.Rows, d.Site, d.Before.Format("2006-01-02"), d.Months)
+		fmt.Fprintf(w, "  delete %d rows of %s from %s before %s (retention %d months)\n", d.Rows, d.Site, d.Table, d.Before.Format("2006-01-02"), d.Months)
 	}
 }
 

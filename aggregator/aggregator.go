@@ -206,6 +206,14 @@ func (a *Aggregator) Add(e *Event) (counted bool) {
 		b = newBucket(hour)
 		site.buckets[hour] = b
 	}
+	switch e.Kind {
+	case Vitals:
+		a.addVitals(b, e)
+		return true
+	case JSError:
+		a.addError(b, e)
+		return true
+	}
 
 	// Realtime: every event that counts shows a visitor present this minute.
 	defer func() {
@@ -463,7 +471,7 @@ func (a *Aggregator) Flush(ctx context.Context) error {
 	defer a.flushMu.Unlock()
 	start := time.Now()
 
-	rows, written := a.snapshot()
+	rows, written, writtenVitals := a.snapshot()
 	if len(rows) == 0 {
 		a.setHealth(nil)
 		return nil
@@ -474,6 +482,9 @@ func (a *Aggregator) Flush(ctx context.Context) error {
 		a.flushFailures.Inc()
 		a.mu.Lock()
 		for _, c := range written {
+			c.dirty = true
+		}
+		for _, c := range writtenVitals {
 			c.dirty = true
 		}
 		a.mu.Unlock()
@@ -489,7 +500,7 @@ func (a *Aggregator) Flush(ctx context.Context) error {
 // snapshot ends timed-out visits, collects the dirty cells as rows under the
 // lock, marks them clean, and forgets buckets that are closed (hour over,
 // no visit in progress) and were fully written by an earlier flush.
-func (a *Aggregator) snapshot() ([]Row, []*cell) {
+func (a *Aggregator) snapshot() ([]Row, []*cell, []*vitalCell) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	now := a.now()
@@ -501,6 +512,7 @@ func (a *Aggregator) snapshot() ([]Row, []*cell) {
 	a.lastVer = ver
 	var rows []Row
 	var written []*cell
+	var writtenVitals []*vitalCell
 	for name, site := range a.sites {
 		for hour, b := range site.buckets {
 			closed := now.Unix() >= hour+3600+a.grace && b.live == 0
@@ -530,8 +542,10 @@ func (a *Aggregator) snapshot() ([]Row, []*cell) {
 				c.dirty = false
 				written = append(written, c)
 			}
-			if closed && !dirty {
-				a.nCells -= len(b.cells)
+			var vdirty bool
+			rows, vdirty = a.vitalRows(rows, name, b, Row{Hour: at, Writer: a.writer, Ver: ver}, &writtenVitals)
+			if closed && !dirty && !vdirty {
+				a.nCells -= len(b.cells) + len(b.vitals)
 				delete(site.buckets, hour)
 			}
 		}
@@ -566,7 +580,7 @@ func (a *Aggregator) snapshot() ([]Row, []*cell) {
 			delete(a.sites, name)
 		}
 	}
-	return rows, written
+	return rows, written, writtenVitals
 }
 
 func (a *Aggregator) setHealth(err error) {

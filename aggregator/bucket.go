@@ -50,6 +50,9 @@ type bucket struct {
 	hour     int64 // unix seconds of the hour's start
 	cells    map[cellKey]*cell
 	distinct map[capKey]int
+	// vitals are the web vitals histograms (technical data), made on the
+	// first sample.
+	vitals map[vitalKey]*vitalCell
 	// live counts the open sessions that started in this hour: their visit
 	// metrics still change, so the bucket stays in memory.
 	live int

@@ -8,7 +8,11 @@
 // persist one by accident.
 package aggregator
 
-import "time"
+import (
+	"time"
+
+	"analytics/aggregator/vitals"
+)
 
 // Kind says what an Event counts as.
 type Kind uint8
@@ -21,7 +25,34 @@ const (
 	Custom
 	// Engagement is Plausible's "engagement" event (scroll depth, engaged time).
 	Engagement
+	// Vitals is the snippet's "$web_vitals" event: technical data counted in
+	// histograms only; it is neither a pageview nor an event of a visit.
+	Vitals
+	// JSError is the snippet's "$js_error" event, counted per fingerprint
+	// for ops; like Vitals it does not touch visits or event counts.
+	JSError
 )
+
+// VitalsSample holds the web vitals of one page load, in the units the
+// snippet sends (milliseconds; CLS unitless). Has marks the measured ones.
+type VitalsSample struct {
+	Has   [vitals.NumMetrics]bool
+	Value [vitals.NumMetrics]float64
+}
+
+// ErrorReport is one JavaScript error after the collector normalised it:
+// nothing in it is the browser's raw message.
+type ErrorReport struct {
+	// Fingerprint identifies the error (hex of a hash of the normalised
+	// message and the source file).
+	Fingerprint string
+	// Message is the normalised message: numbers, ids, URLs, e-mail
+	// addresses and quoted text replaced by placeholders.
+	Message string
+	// Source is the script path with line and column ("/app.js:12:34"),
+	// "" when unknown.
+	Source string
+}
 
 // Prop is one custom property of an event, already validated and bounded.
 type Prop struct {
@@ -79,4 +110,7 @@ type Event struct {
 	ScrollDepth int
 	EngagedMS   int64
 	Props       []Prop
+	// Vitals is set on Vitals events, Error on JSError events.
+	Vitals VitalsSample
+	Error  ErrorReport
 }

@@ -3,6 +3,8 @@ package aggregator
 import (
 	"context"
 	"time"
+
+	"analytics/aggregator/vitals"
 )
 
 // Row is one cumulative aggregate: the totals so far of one (site, hour,
@@ -31,6 +33,12 @@ type Row struct {
 	Duration uint64 // seconds
 
 	Sketch []byte // HyperLogLog of visitor keys (aggregator/sketch binary form)
+
+	// Web vitals rows (schema.IsVitals(Dimension); Goal is the metric name,
+	// Events the number of values): the values rated good and poor, and
+	// the histogram in the fixed layout of aggregator/vitals.
+	Good, Poor uint64
+	Hist       vitals.Hist
 }
 
 // Store persists rows. Write must be idempotent for rows with the same key

@@ -29,6 +29,7 @@ import (
 	"analytics/collector/pathtmpl"
 	"analytics/collector/snippet"
 	"analytics/collector/spam"
+	"analytics/collector/tech"
 	"analytics/collector/useragent"
 	"analytics/collector/visitor"
 )
@@ -153,9 +154,9 @@ type Server struct {
 	unknown  *siteState            // counters for events of unconfigured sites
 	requests [600]*metrics.Counter // by status code
 	panics   *metrics.Counter
-	invalid  map[string]*metrics.Counter // by beacon.Error field
-	bots     map[string]*metrics.Counter // by useragent class
-	kinds    [4]*metrics.Counter         // accepted events by aggregator.Kind
+	invalid  map[string]*metrics.Counter              // by beacon.Error field
+	bots     map[string]*metrics.Counter              // by useragent class
+	kinds    [aggregator.JSError + 1]*metrics.Counter // accepted events by aggregator.Kind
 
 	decoders sync.Pool
 }
@@ -174,6 +175,10 @@ type decodeState struct {
 	// propBuf holds rewritten property values; spans says where.
 	propBuf []byte
 	spans   []span
+	// The technical events' readings ($web_vitals, $js_error).
+	vitals aggregator.VitalsSample
+	jsErr  tech.Error
+	report aggregator.ErrorReport
 }
 
 type span struct{ prop, start, end int }
@@ -233,7 +238,8 @@ func New(opts Options) (*Server, error) {
 	for _, c := range useragent.Classes {
 		s.bots[c] = s.metrics.NewCounter(fmt.Sprintf(`analytics_bots_total{class=%q}`, c))
 	}
-	for k, name := range map[aggregator.Kind]string{aggregator.Pageview: "pageview", aggregator.Custom: "custom", aggregator.Engagement: "engagement"} {
+	for k, name := range map[aggregator.Kind]string{aggregator.Pageview: "pageview", aggregator.Custom: "custom", aggregator.Engagement: "engagement",
+		aggregator.Vitals: "web_vitals", aggregator.JSError: "js_error"} {
 		s.kinds[k] = s.metrics.NewCounter(fmt.Sprintf(`analytics_events_accepted_by_kind_total{kind=%q}`, name))
 	}
 	for _, site := range opts.Sites {
@@ -262,6 +268,11 @@ func New(opts Options) (*Server, error) {
 		s.sites[d] = st
 	}
 	s.unknown = s.newSiteState(unknownSiteLabel)
+	// Error sources are read before the site is known: the built-in
+	// patterns template them (a site's own rules apply to its pages).
+	if s.unknown.templater, err = pathtmpl.New(pathtmpl.Config{}); err != nil {
+		return nil, fmt.Errorf("collector: path templates: %w", err)
+	}
 	for _, code := range []int{200, 202, 204, 400, 404, 405, 413, 500} {
 		s.requests[code] = s.metrics.NewCounter(fmt.Sprintf(`analytics_collector_requests_total{code="%d"}`, code))
 	}
@@ -442,7 +453,11 @@ func (s *Server) handleEvent(ctx *fasthttp.RequestCtx) {
 	defer s.decoders.Put(st)
 	b := &st.b
 	b.Reset()
-	if err := st.dec.Decode(ctx.PostBody(), b); err != nil {
+	err := st.dec.Decode(ctx.PostBody(), b)
+	if err == nil && tech.Reserved(b.Name) {
+		err = s.readTech(st, b)
+	}
+	if err != nil {
 		s.drop(s.unknown, ReasonMalformed, s.clock(ctx))
 		s.count(fasthttp.StatusBadRequest)
 		ctx.SetStatusCode(fasthttp.StatusBadRequest)
@@ -519,6 +534,19 @@ func (s *Server) handleEvent(ctx *fasthttp.RequestCtx) {
 	ctx.SetStatusCode(fasthttp.StatusAccepted)
 	ctx.SetContentTypeBytes(textPlain)
 	ctx.SetBody(bodyOK)
+}
+
+// readTech reads the properties of a technical event (a reserved "$" name)
+// into st: the web vitals, or the normalised JavaScript error whose source
+// path is templated like page paths.
+func (s *Server) readTech(st *decodeState, b *beacon.Beacon) error {
+	switch b.Name {
+	case tech.NameVitals:
+		return tech.Vitals(b.Props, &st.vitals)
+	case tech.NameError:
+		return st.jsErr.Report(b.Props, s.unknown.templater.Apply, &st.report)
+	}
+	return tech.ErrUnknownName
 }
 
 // coarsenValue appends v coarsened: an http(s) URL by coarsenURL, anything
@@ -694,6 +722,10 @@ func (s *Server) fill(st *decodeState, b *beacon.Beacon, ua *useragent.Info, cou
 		ev.Kind = aggregator.Pageview
 	case beacon.NameEngagement:
 		ev.Kind = aggregator.Engagement
+	case tech.NameVitals:
+		ev.Kind, ev.Vitals = aggregator.Vitals, st.vitals
+	case tech.NameError:
+		ev.Kind, ev.Error = aggregator.JSError, st.report
 	default:
 		ev.Kind = aggregator.Custom
 	}

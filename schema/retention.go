@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"time"
 )
@@ -16,9 +17,11 @@ const DefaultRetentionMonths = 25
 // MaxRetentionMonths bounds retention_months.
 const MaxRetentionMonths = 120
 
-// statsTable is the table retention applies to: it is partitioned by
-// toYYYYMM(hour).
+// statsTable is the main aggregate table; monthlyTables are every table
+// that site retention applies to, all partitioned by toYYYYMM(hour).
 const statsTable = "stats_hourly"
+
+var monthlyTables = []string{statsTable, "vitals_hourly"}
 
 // RetentionCutoff is the first hour a site with a retention of months still
 // keeps at now: the start of the month months calendar months before now's
@@ -30,16 +33,18 @@ func RetentionCutoff(now time.Time, months int) time.Time {
 	return time.Date(now.Year(), now.Month()-time.Month(months), 1, 0, 0, 0, 0, time.UTC)
 }
 
-// PartitionDrop is a monthly partition of stats_hourly that retention drops
-// whole.
+// PartitionDrop is a partition that retention drops whole: a monthly one
+// of stats_hourly or vitals_hourly, or a daily one of the per-minute tables.
 type PartitionDrop struct {
-	Partition string `json:"partition"` // YYYYMM
+	Table     string `json:"table,omitempty"`
+	Partition string `json:"partition"` // YYYYMM or YYYYMMDD
 	Rows      uint64 `json:"rows"`
 }
 
 // SiteDelete is a delete of the rows of one site older than Before, for a
 // site whose retention is shorter than the partitions that are kept.
 type SiteDelete struct {
+	Table  string    `json:"table"`
 	Site   string    `json:"site"`
 	Months int       `json:"retention_months"`
 	Before time.Time `json:"before"`
@@ -124,32 +129,35 @@ func PlanRetention(ctx context.Context, db *DB, retention map[string]int, now ti
 	// Every site keeps everything from keepAll on; whole partitions before
 	// it hold only expired rows.
 	keepAll := RetentionCutoff(now, longest)
-	parts, err := Partitions(ctx, db, statsTable)
-	if err != nil {
-		return nil, err
-	}
-	for _, p := range parts {
-		start, ok := partitionMonth(p.Partition)
-		if ok && start.Before(keepAll) {
-			plan.Partitions = append(plan.Partitions, p)
+	for _, table := range monthlyTables {
+		parts, err := Partitions(ctx, db, table)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range parts {
+			start, ok := partitionMonth(p.Partition)
+			if ok && start.Before(keepAll) {
+				p.Table = table
+				plan.Partitions = append(plan.Partitions, p)
+			}
+		}
+		for site, m := range months {
+			cut := RetentionCutoff(now, m)
+			if !cut.After(keepAll) {
+				continue
+			}
+			var n uint64
+			if err := db.Conn.QueryRow(ctx,
+				"SELECT count() FROM "+table+" WHERE site = ? AND hour >= toDateTime(?, 'UTC') AND hour < toDateTime(?, 'UTC')",
+				site, keepAll.Unix(), cut.Unix()).Scan(&n); err != nil {
+				return nil, fmt.Errorf("retention: count rows of %s in %s: %w", site, table, err)
+			}
+			if n > 0 {
+				plan.Deletes = append(plan.Deletes, SiteDelete{Table: table, Site: site, Months: m, Before: cut, Rows: n})
+			}
 		}
 	}
-	for site, m := range months {
-		cut := RetentionCutoff(now, m)
-		if !cut.After(keepAll) {
-			continue
-		}
-		var n uint64
-		if err := db.Conn.QueryRow(ctx,
-			"SELECT count() FROM "+statsTable+" WHERE site = ? AND hour >= toDateTime(?, 'UTC') AND hour < toDateTime(?, 'UTC')",
-			site, keepAll.Unix(), cut.Unix()).Scan(&n); err != nil {
-			return nil, fmt.Errorf("retention: count rows of %s: %w", site, err)
-		}
-		if n > 0 {
-			plan.Deletes = append(plan.Deletes, SiteDelete{Site: site, Months: m, Before: cut, Rows: n})
-		}
-	}
-	sort.Slice(plan.Deletes, func(i, j int) bool { return plan.Deletes[i].Site < plan.Deletes[j].Site })
+	sort.SliceStable(plan.Deletes, func(i, j int) bool { return plan.Deletes[i].Site < plan.Deletes[j].Site })
 	return plan, nil
 }
 
@@ -170,21 +178,31 @@ func (p *Plan) Apply(ctx context.Context, db *DB, wait time.Duration) error {
 		}
 	}
 	for _, d := range p.Partitions {
-		if !partitionRe.MatchString(d.Partition) {
-			return fmt.Errorf("retention: unexpected partition %q", d.Partition)
+		if !partitionRe.MatchString(d.Partition) || !slices.Contains(monthlyTables, d.Table) {
+			return fmt.Errorf("retention: unexpected partition %q of %q", d.Partition, d.Table)
 		}
-		if err := db.Conn.Exec(ctx, "ALTER TABLE "+statsTable+" DROP PARTITION "+d.Partition); err != nil {
-			return fmt.Errorf("retention: drop partition %s: %w", d.Partition, err)
+		if err := db.Conn.Exec(ctx, "ALTER TABLE "+d.Table+" DROP PARTITION "+d.Partition); err != nil {
+			return fmt.Errorf("retention: drop partition %s of %s: %w", d.Partition, d.Table, err)
 		}
 	}
+	mutated := map[string]bool{}
 	for _, d := range p.Deletes {
-		if err := db.Conn.Exec(ctx, "ALTER TABLE "+statsTable+" DELETE WHERE site = ? AND hour < toDateTime(?, 'UTC')",
-			d.Site, d.Before.Unix()); err != nil {
-			return fmt.Errorf("retention: delete rows of %s: %w", d.Site, err)
+		if !slices.Contains(monthlyTables, d.Table) {
+			return fmt.Errorf("retention: unexpected table %q", d.Table)
 		}
+		if err := db.Conn.Exec(ctx, "ALTER TABLE "+d.Table+" DELETE WHERE site = ? AND hour < toDateTime(?, 'UTC')",
+			d.Site, d.Before.Unix()); err != nil {
+			return fmt.Errorf("retention: delete rows of %s from %s: %w", d.Site, d.Table, err)
+		}
+		mutated[d.Table] = true
 	}
-	if len(p.Deletes) > 0 {
-		return WaitMutations(ctx, db, statsTable, wait)
+	deadline := time.Now().Add(wait)
+	for _, table := range monthlyTables {
+		if mutated[table] {
+			if err := WaitMutations(ctx, db, table, max(time.Until(deadline), 0)); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }

@@ -83,6 +83,26 @@ func TestRetentionPlanAndApply(t *testing.T) {
 		"gone.example": {"2024-10-05T00"},
 	})
 	now := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
+	// Web vitals histograms follow the same per-site retention.
+	vbatch, err := db.Conn.PrepareBatch(ctx, "INSERT INTO vitals_hourly (site, hour, metric, dimension, value, writer, ver, samples, good, poor, buckets, counts)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []struct {
+		site string
+		hour time.Time
+	}{
+		{"a.example", time.Date(2024, 9, 3, 0, 0, 0, 0, time.UTC)},
+		{"b.example", time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)},
+		{"b.example", time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC)},
+	} {
+		if err := vbatch.Append(v.site, v.hour, "lcp", "vitals", "", "w", uint64(1), uint64(1), uint64(1), uint64(0), []uint16{90}, []uint64{1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := vbatch.Send(); err != nil {
+		t.Fatal(err)
+	}
 	// Drop counts: 31 days stay.
 	dbatch, err := db.Conn.PrepareBatch(ctx, "INSERT INTO drops_minutely (site, minute, reason, writer, ver, dropped)")
 	if err != nil {
@@ -119,11 +139,13 @@ func TestRetentionPlanAndApply(t *testing.T) {
 	if len(plan.Drops) != 1 || plan.Drops[0].Partition != "20261020" {
 		t.Errorf("drops partitions = %+v, want 20261020 only", plan.Drops)
 	}
-	wantParts := []schema.PartitionDrop{{Partition: "202408", Rows: 1}, {Partition: "202409", Rows: 2}}
+	wantParts := []schema.PartitionDrop{{Table: "stats_hourly", Partition: "202408", Rows: 1}, {Table: "stats_hourly", Partition: "202409", Rows: 2},
+		{Table: "vitals_hourly", Partition: "202409", Rows: 1}}
 	if !reflect.DeepEqual(plan.Partitions, wantParts) {
 		t.Errorf("partitions = %+v, want %+v", plan.Partitions, wantParts)
 	}
-	wantDel := []schema.SiteDelete{{Site: "b.example", Months: 3, Before: time.Date(2026, 8, 1, 0, 0, 0, 0, time.UTC), Rows: 2}}
+	wantDel := []schema.SiteDelete{{Table: "stats_hourly", Site: "b.example", Months: 3, Before: time.Date(2026, 8, 1, 0, 0, 0, 0, time.UTC), Rows: 2},
+		{Table: "vitals_hourly", Site: "b.example", Months: 3, Before: time.Date(2026, 8, 1, 0, 0, 0, 0, time.UTC), Rows: 1}}
 	if !reflect.DeepEqual(plan.Deletes, wantDel) {
 		t.Errorf("deletes = %+v, want %+v", plan.Deletes, wantDel)
 	}
@@ -134,14 +156,23 @@ func TestRetentionPlanAndApply(t *testing.T) {
 	if got := countBySite(t, db); !reflect.DeepEqual(got, want) {
 		t.Errorf("after apply: %v, want %v", got, want)
 	}
-	parts, err := schema.Partitions(ctx, db, "stats_hourly")
-	if err != nil {
+	for _, table := range []string{"stats_hourly", "vitals_hourly"} {
+		parts, err := schema.Partitions(ctx, db, table)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range parts {
+			if p.Partition < "202410" {
+				t.Errorf("partition %s of %s still there", p.Partition, table)
+			}
+		}
+	}
+	var vitalsLeft uint64
+	if err := db.Conn.QueryRow(ctx, "SELECT count() FROM vitals_hourly FINAL").Scan(&vitalsLeft); err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range parts {
-		if p.Partition < "202410" {
-			t.Errorf("partition %s still there", p.Partition)
-		}
+	if vitalsLeft != 1 {
+		t.Errorf("vitals_hourly keeps %d rows, want 1 (b.example's September row)", vitalsLeft)
 	}
 	again, err := schema.PlanRetention(ctx, db, map[string]int{"a.example": 25, "b.example": 3}, now)
 	if err != nil {
@@ -166,10 +197,10 @@ func TestPurgeSite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []schema.TableRows{{Table: "drops_minutely", Rows: 0}, {Table: "stats_hourly", Rows: 3}, {Table: "stats_minutely", Rows: 0}}; !reflect.DeepEqual(before, want) {
+	if want := []schema.TableRows{{Table: "drops_minutely", Rows: 0}, {Table: "stats_hourly", Rows: 3}, {Table: "stats_minutely", Rows: 0}, {Table: "vitals_hourly", Rows: 0}}; !reflect.DeepEqual(before, want) {
 		t.Errorf("before = %+v, want %+v", before, want)
 	}
-	if want := []schema.TableRows{{Table: "drops_minutely", Rows: 0}, {Table: "stats_hourly", Rows: 0}, {Table: "stats_minutely", Rows: 0}}; !reflect.DeepEqual(after, want) {
+	if want := []schema.TableRows{{Table: "drops_minutely", Rows: 0}, {Table: "stats_hourly", Rows: 0}, {Table: "stats_minutely", Rows: 0}, {Table: "vitals_hourly", Rows: 0}}; !reflect.DeepEqual(after, want) {
 		t.Errorf("after = %+v, want %+v", after, want)
 	}
 	if got, want := countBySite(t, db), map[string]uint64{"keep.example": 2}; !reflect.DeepEqual(got, want) {

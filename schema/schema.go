@@ -49,7 +49,31 @@ const (
 	// DimDrops marks the per-minute counts of dropped requests (value: the
 	// reason, events: the count); they are stored in drops_minutely.
 	DimDrops = "drops:minute"
+
+	// The JavaScript error dimensions (technical data for ops). DimError
+	// rows count the errors and affected visitors of one fingerprint (the
+	// value); the others break one fingerprint (their goal column) down by
+	// its normalised message, source file:line:column, page, and browser
+	// family with major version.
+	DimError        = "error:fingerprint"
+	DimErrorMessage = "error:message"
+	DimErrorSource  = "error:source"
+	DimErrorPage    = "error:page"
+	DimErrorBrowser = "error:browser"
+
+	// The web vitals dimensions, stored in vitals_hourly with the metric
+	// name ("lcp") in its metric column: the site's totals, and per page,
+	// browser family and device class.
+	DimVitals        = "vitals"
+	DimVitalsPage    = "vitals:page"
+	DimVitalsBrowser = "vitals:browser"
+	DimVitalsDevice  = "vitals:device"
 )
+
+// IsVitals reports whether dim is stored in vitals_hourly.
+func IsVitals(dim string) bool {
+	return dim == DimVitals || len(dim) > len(DimVitals) && dim[:len(DimVitals)+1] == DimVitals+":"
+}
 
 // OtherValue is the value that collects what a cap or the k-anonymity
 // threshold folds away.

@@ -53,6 +53,24 @@ var Tables = []TableDoc{
 		},
 	},
 	{
+		Name:    "vitals_hourly",
+		Meaning: "web vitals histograms (LCP, INP, CLS, FCP, TTFB) per site, UTC hour, metric and breakdown (total, page, browser family, device class); partitioned by month",
+		Columns: []ColumnDoc{
+			{Name: "site", Meaning: "configured site domain"},
+			{Name: "hour", Meaning: "UTC hour the samples belong to"},
+			{Name: "metric", Meaning: "lcp, inp, cls, fcp or ttfb"},
+			{Name: "dimension", Meaning: "vitals (site totals), vitals:page, vitals:browser or vitals:device"},
+			{Name: "value", Meaning: "templated page path, browser family or device class ('' for totals), or (other)"},
+			{Name: "writer", Meaning: "random id of the collector process that wrote the row"},
+			{Name: "ver", Meaning: "version of the row; the highest replaces the others"},
+			{Name: "samples", Meaning: "number of values measured"},
+			{Name: "good", Meaning: "values within web.dev's good threshold"},
+			{Name: "poor", Meaning: "values beyond web.dev's poor threshold"},
+			{Name: "buckets", Meaning: "indexes of the non-empty buckets of the fixed log-scale histogram"},
+			{Name: "counts", Meaning: "values counted in each of those buckets"},
+		},
+	},
+	{
 		Name:    "stats_minutely",
 		Meaning: "visitor sketches and counts per site and UTC minute, for realtime visitors; partitioned by day, kept two days",
 		Columns: []ColumnDoc{

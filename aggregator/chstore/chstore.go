@@ -39,6 +39,17 @@ var (
 		func(r *aggregator.Row) []any {
 			return []any{r.Site, r.Hour, r.Writer, r.Ver, r.Pageviews, r.Events, string(r.Sketch)}
 		}}
+	// Web vitals histograms (schema.IsVitals dimensions): the metric name
+	// travels in the goal field, the sample count in events.
+	vitalsTable = table{"vitals_hourly",
+		"INSERT INTO vitals_hourly (site, hour, metric, dimension, value, writer, ver, samples, good, poor, buckets, counts)",
+		func(r *aggregator.Row) []any {
+			idx, counts := make([]uint16, len(r.Hist)), make([]uint64, len(r.Hist))
+			for i, b := range r.Hist {
+				idx[i], counts[i] = b.Index, b.Count
+			}
+			return []any{r.Site, r.Hour, r.Goal, r.Dimension, r.Value, r.Writer, r.Ver, r.Events, r.Good, r.Poor, idx, counts}
+		}}
 	// Per-minute drop counts (schema.DimDrops): the reason is the value.
 	dropsTable = table{"drops_minutely",
 		"INSERT INTO drops_minutely (site, minute, reason, writer, ver, dropped)",
@@ -69,13 +80,15 @@ func (s *Store) Write(ctx context.Context, rows []aggregator.Row) error {
 	if err != nil {
 		return err
 	}
-	hourly, minutely, drops := rows[:0:0], rows[:0:0], rows[:0:0]
+	hourly, minutely, drops, vitals := rows[:0:0], rows[:0:0], rows[:0:0], rows[:0:0]
 	for _, r := range rows {
-		switch r.Dimension {
-		case schema.DimRealtime:
+		switch {
+		case r.Dimension == schema.DimRealtime:
 			minutely = append(minutely, r)
-		case schema.DimDrops:
+		case r.Dimension == schema.DimDrops:
 			drops = append(drops, r)
+		case schema.IsVitals(r.Dimension):
+			vitals = append(vitals, r)
 		default:
 			hourly = append(hourly, r)
 		}
@@ -83,7 +96,7 @@ func (s *Store) Write(ctx context.Context, rows []aggregator.Row) error {
 	for _, part := range []struct {
 		t    table
 		rows []aggregator.Row
-	}{{hourlyTable, hourly}, {minutelyTable, minutely}, {dropsTable, drops}} {
+	}{{hourlyTable, hourly}, {minutelyTable, minutely}, {dropsTable, drops}, {vitalsTable, vitals}} {
 		for rs := part.rows; len(rs) > 0; {
 			n := min(len(rs), maxBatch)
 			if err := write(ctx, db, part.t, rs[:n]); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"analytics/aggregator"
 	"analytics/aggregator/chstore"
 	"analytics/aggregator/sketch"
+	"analytics/aggregator/vitals"
 	"analytics/schema"
 	"analytics/schema/chtest"
 )
@@ -180,4 +182,84 @@ func BenchmarkWrite(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(len(rows)), "rows/op")
+}
+
+// TestVitalsHistogramsAddUp writes web vitals from two writers, with a
+// retried flush, and reads them back the way the dashboard does: the newest
+// row per key, then histograms added bucket by bucket with sumMap.
+func TestVitalsHistogramsAddUp(t *testing.T) {
+	db := chtest.NewDB(t)
+	ctx := context.Background()
+	now := time.Date(2026, 11, 27, 10, 30, 0, 0, time.UTC)
+	sample := func(lcp float64) *aggregator.Event {
+		e := event("a.com", "/x", 1, now)
+		e.Kind, e.Name = aggregator.Vitals, "$web_vitals"
+		e.Vitals.Has[vitals.LCP], e.Vitals.Value[vitals.LCP] = true, lcp
+		return e
+	}
+	want := map[uint16]uint64{}
+	for w := range 2 {
+		store := &flaky{next: chstore.New(db)}
+		agg, err := aggregator.New(aggregator.Options{Store: store, Now: func() time.Time { return now }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 300 {
+			v := float64(100 + 37*i + w)
+			agg.Add(sample(v))
+			want[uint16(vitals.Bucket(v))]++
+			if i == 150 {
+				if err := agg.Flush(ctx); err != nil {
+					t.Fatal(err)
+				}
+				store.fails.Store(1)
+				if err := agg.Flush(ctx); err != nil { // nothing dirty: no write
+					t.Fatal(err)
+				}
+			}
+		}
+		if err := agg.Flush(ctx); err == nil {
+			t.Fatal("flush through an outage succeeded")
+		}
+		if err := agg.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var samples, good, poor uint64
+	var idx []uint16
+	var counts []uint64
+	err := db.Conn.QueryRow(ctx, `
+		SELECT sum(s), sum(g), sum(p), tupleElement(sumMap(b, c), 1), tupleElement(sumMap(b, c), 2) FROM (
+			SELECT argMax(samples, ver) AS s, argMax(good, ver) AS g, argMax(poor, ver) AS p,
+			       argMax(buckets, ver) AS b, argMax(counts, ver) AS c
+			FROM vitals_hourly
+			WHERE site = 'a.com' AND metric = 'lcp' AND dimension = 'vitals:page' AND value = '/x'
+			GROUP BY hour, writer)`).Scan(&samples, &good, &poor, &idx, &counts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if samples != 600 {
+		t.Errorf("%d samples, want 600", samples)
+	}
+	got := map[uint16]uint64{}
+	for i := range idx {
+		got[idx[i]] = counts[i]
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("histogram\n got %v\nwant %v", got, want)
+	}
+	var wantGood, wantPoor uint64
+	for w := range 2 {
+		for i := range 300 {
+			switch vitals.Defs[vitals.LCP].Rate(float64(100 + 37*i + w)) {
+			case vitals.Good:
+				wantGood++
+			case vitals.Poor:
+				wantPoor++
+			}
+		}
+	}
+	if good != wantGood || poor != wantPoor {
+		t.Errorf("good %d poor %d, want %d %d", good, poor, wantGood, wantPoor)
+	}
 }

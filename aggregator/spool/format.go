@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"analytics/aggregator"
+	"analytics/aggregator/vitals"
+	"analytics/schema"
 )
 
 // The file format (see docs/spool.md):
@@ -19,8 +21,13 @@ import (
 //	          str(value) str(writer) uvarint(ver) uvarint(pageviews)
 //	          uvarint(events) uvarint(engagements) uvarint(scroll_sum)
 //	          uvarint(engaged_ms) uvarint(visits) uvarint(bounces)
-//	          uvarint(duration) str(sketch)
+//	          uvarint(duration) str(sketch) [vitals]
+//	vitals  = uvarint(good) uvarint(poor) uvarint(n) (uvarint(bucket) uvarint(count))*n
 //	str     = uvarint(len) bytes
+//
+// The vitals part is present only in rows of web vitals histograms
+// (schema.IsVitals dimensions); files written before it existed decode
+// unchanged.
 //
 // A record holds exactly an aggregator.Row: aggregates and a HyperLogLog
 // sketch, never a visitor key, IP address or User-Agent.
@@ -53,6 +60,15 @@ func appendRecord(b []byte, r *aggregator.Row) []byte {
 	}
 	body = binary.AppendUvarint(body, uint64(len(r.Sketch)))
 	body = append(body, r.Sketch...)
+	if schema.IsVitals(r.Dimension) {
+		body = binary.AppendUvarint(body, r.Good)
+		body = binary.AppendUvarint(body, r.Poor)
+		body = binary.AppendUvarint(body, uint64(len(r.Hist)))
+		for _, bin := range r.Hist {
+			body = binary.AppendUvarint(body, uint64(bin.Index))
+			body = binary.AppendUvarint(body, bin.Count)
+		}
+	}
 	b = binary.AppendUvarint(b, uint64(len(body)))
 	b = append(b, body...)
 	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(body, crcTable))
@@ -151,6 +167,22 @@ func decode(data []byte) ([]aggregator.Row, error) {
 		row.Bounces = r.uvarint()
 		row.Duration = r.uvarint()
 		row.Sketch = append([]byte(nil), r.bytes()...)
+		if schema.IsVitals(row.Dimension) {
+			row.Good = r.uvarint()
+			row.Poor = r.uvarint()
+			n := r.uvarint()
+			if n > vitals.NumBuckets {
+				return nil, fmt.Errorf("%w: record %d: %d histogram buckets", ErrCorrupt, len(rows), n)
+			}
+			row.Hist = make(vitals.Hist, 0, n)
+			for range n {
+				i, c := r.uvarint(), r.uvarint()
+				if i >= vitals.NumBuckets {
+					return nil, fmt.Errorf("%w: record %d: bucket %d", ErrCorrupt, len(rows), i)
+				}
+				row.Hist = append(row.Hist, vitals.Bin{Index: uint16(i), Count: c})
+			}
+		}
 		if r.err != nil || len(r.b) != 0 {
 			return nil, fmt.Errorf("%w: record %d", ErrCorrupt, len(rows))
 		}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"analytics/aggregator"
+	"analytics/aggregator/vitals"
 )
 
 // switchable stands for a store that can be made to fail, as ClickHouse
@@ -75,6 +76,9 @@ func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)
 func TestRoundTrip(t *testing.T) {
 	rows := []aggregator.Row{row("/", 1, 5), row("/ü", 2, 7), {Site: "b", Hour: time.Unix(0, 0).UTC()}}
 	rows[1].Goal, rows[1].Duration, rows[1].EngagedMS = "Signup", 99, 1<<40
+	rows = append(rows, aggregator.Row{Site: "a.com", Hour: time.Unix(3600, 0).UTC(), Dimension: "vitals:page", Goal: "lcp",
+		Value: "/", Writer: "w1", Ver: 3, Events: 9, Good: 5, Poor: 1,
+		Hist: vitals.Hist{{Index: 0, Count: 1}, {Index: 90, Count: 7}, {Index: 239, Count: 1}}})
 	got, err := decode(encode(rows))
 	if err != nil {
 		t.Fatal(err)

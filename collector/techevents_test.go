@@ -1,0 +1,76 @@
+package collector
+
+import (
+	"strings"
+	"testing"
+
+	"analytics/aggregator"
+	"analytics/aggregator/vitals"
+)
+
+// TestTechEvents sends the snippet's technical events through the real
+// server: vitals and errors reach the Sink as their own kinds, an error's
+// message and source arrive normalised, and bad values get a 400 that names
+// the problem.
+func TestTechEvents(t *testing.T) {
+	rec := &recorder{}
+	s := newServer(t, rec, nil)
+
+	r := do(t, s, post(`{"n":"$web_vitals","u":"https://a.com/orders/83412?x=1","d":"a.com","p":{"lcp":2310.4,"inp":"120","cls":0.042,"fcp":900,"ttfb":180,"fid":3}}`, chromeUA))
+	if r.code != 202 || r.dropped != "" {
+		t.Fatalf("vitals: %d %q dropped %q", r.code, r.body, r.dropped)
+	}
+	r = do(t, s, post(`{"n":"$js_error","u":"https://a.com/account","d":"a.com","p":{"message":"Error: no user jane.doe@example.com (id 48213), token 9f8e7d6c5b4a39281706","source":"https://a.com/static/app.js?v=77#top","line":12,"column":34}}`, chromeUA))
+	if r.code != 202 || r.dropped != "" {
+		t.Fatalf("error: %d %q dropped %q", r.code, r.body, r.dropped)
+	}
+	if len(rec.events) != 2 {
+		t.Fatalf("sink got %d events", len(rec.events))
+	}
+	v := rec.events[0]
+	if v.Kind != aggregator.Vitals || v.Path != "/orders/:id" || v.Browser != "Chrome" {
+		t.Errorf("vitals event %+v", v)
+	}
+	want := aggregator.VitalsSample{}
+	for m, x := range map[vitals.Metric]float64{vitals.LCP: 2310.4, vitals.INP: 120, vitals.CLS: 0.042, vitals.FCP: 900, vitals.TTFB: 180} {
+		want.Has[m], want.Value[m] = true, x
+	}
+	if v.Vitals != want {
+		t.Errorf("vitals %+v, want %+v", v.Vitals, want)
+	}
+	e := rec.events[1]
+	if e.Kind != aggregator.JSError || e.Path != "/account" {
+		t.Errorf("error event %+v", e)
+	}
+	if want := "Error: no user <email> (id <n>), token <hex>"; e.Error.Message != want {
+		t.Errorf("message %q, want %q", e.Error.Message, want)
+	}
+	if e.Error.Source != "/static/app.js:12:34" || len(e.Error.Fingerprint) != 16 {
+		t.Errorf("source %q fingerprint %q", e.Error.Source, e.Error.Fingerprint)
+	}
+
+	for _, tc := range []struct{ body, want string }{
+		{`{"n":"$web_vitals","u":"https://a.com/","d":"a.com","p":{"lcp":-5}}`, "lcp must be a number from 0 to 600000 ms"},
+		{`{"n":"$web_vitals","u":"https://a.com/","d":"a.com","p":{"cls":"much"}}`, "cls must be a number from 0 to 100"},
+		{`{"n":"$web_vitals","u":"https://a.com/","d":"a.com"}`, "needs at least one of lcp"},
+		{`{"n":"$js_error","u":"https://a.com/","d":"a.com","p":{"source":"/a.js"}}`, "needs a message"},
+		{`{"n":"$js_error","u":"https://a.com/","d":"a.com","p":{"message":"x","line":"-3"}}`, "line and column"},
+		{`{"n":"$purchase","u":"https://a.com/","d":"a.com"}`, "reserved name"},
+	} {
+		r := do(t, s, post(tc.body, chromeUA))
+		if r.code != 400 || !strings.Contains(r.body, tc.want) || !strings.HasPrefix(r.body, `{"errors":{`) {
+			t.Errorf("%s: %d %s, want 400 with %q", tc.body, r.code, r.body, tc.want)
+		}
+	}
+	if len(rec.events) != 2 {
+		t.Errorf("refused events reached the sink: %d events", len(rec.events))
+	}
+	if got := rec.drops["(unknown)/malformed"]; got != 6 {
+		t.Errorf("malformed drops %d, want 6", got)
+	}
+	// Bots, consent signals and unknown sites apply as to any event.
+	r = do(t, s, post(`{"n":"$web_vitals","u":"https://a.com/","d":"a.com","p":{"lcp":1}}`, chromeUA, "Sec-GPC: 1"))
+	if r.code != 202 || r.dropped != "1" {
+		t.Errorf("GPC vitals: %d dropped %q", r.code, r.dropped)
+	}
+}
