@@ -2,9 +2,10 @@
  * <script defer data-domain="example.com" src="https://COLLECTOR/js/script.js"></script>
  * data-domain="a.com,b.com" | data-api="endpoint URL" (default: our origin + /api/event)
  * data-hash: hash routing | data-file-types="pdf,zip" (replaces the download list)
+ * data-vitals-sample="0.25" (share of loads sending web vitals) | data-errors="false" (no JS errors)
  * plausible(name, {props, revenue: {amount, currency}, interactive, callback, url})
  * Opt out: localStorage.plausible_ignore = "true" */
-(function (w, d) {
+(function (w, d, u) {
   var s = d.currentScript || d.querySelector('script[data-domain]'), loc = w.location, P = w.plausible;
   if (!s || (P && P.l)) return; // no tag, or loaded twice
   var attr = function (n) { return s.getAttribute(n); };
@@ -31,8 +32,9 @@
   }
 
   // Page view state: its u and p; max scroll % seen and sent; engaged ms
-  // banked, and since when it is visible and focused (0: it is not).
-  var page, depth, sent, banked, since;
+  // banked, and since when it is visible and focused (0: it is not); errors
+  // sent and their keys.
+  var page, depth, sent, banked, since, errors = 0, seen = {};
 
   function measure() {
     var b = d.body || {}, e = d.documentElement || {};
@@ -69,7 +71,7 @@
     if (hashMode) ev.h = 1;
     if (name == 'pageview') {
       engagement(); // the previous page's
-      page = { u: ev.u, p: ev.p }; depth = 0; sent = -1; banked = 0; since = 0;
+      page = { u: ev.u, p: ev.p }; depth = 0; sent = -1; banked = 0; since = 0; errors = 0; seen = {};
       measure(); clock();
     }
     send(ev, o.callback);
@@ -111,6 +113,74 @@
   }
   on(d, 'click', click);
   on(d, 'auxclick', click);
+
+  // JS errors (uncaught, unhandled rejections): 3 per page view at most, each
+  // (message, source, line) once, never the snippet's own; source: path only;
+  // a rejected Error's String() is 'name: message'. A window listener that
+  // does not capture never sees resource load errors.
+  function jsError(e) {
+    try {
+      var r = e.reason, rej = e.type != 'error', m = rej ? r : e.message,
+        f = rej ? /(\w+:\/\/[^\s)]+?):(\d+):(\d+)/.exec(r && r.stack) || [] : [, e.filename, e.lineno, e.colno],
+        p = { message: String(m).replace(/^Uncaught /, '').slice(0, 500), kind: rej ? 'rejection' : 'error',
+          source: (/^(?:[\w+.-]+:)*(?:\/\/[^\/]*)?(\/[^?#]*)/.exec(f[1]) || [])[1] || '', line: +f[2] || u, column: +f[3] || u },
+        key = [p.message, p.source, p.line].join('\n');
+      if (f[1] != s.src && errors < 3 && !seen[key]) {
+        seen[key] = ++errors;
+        track('$js_error', { props: p });
+      }
+    } catch (x) {}
+  }
+  if (attr('data-errors') != 'false') {
+    on(w, 'error', jsError);
+    on(w, 'unhandledrejection', jsError);
+  }
+
+  // Web vitals of the document's load, as web-vitals defines them; sent once,
+  // when first hidden or left.
+  var PO = w.PerformanceObserver, rate = attr('data-vitals-sample');
+  if (PO && Math.random() < (rate == null ? 1 : +rate)) (function () {
+    var perf = w.performance, nav = perf.getEntriesByType('navigation')[0] || {}, act = nav.activationStart || 0,
+      url = loc.href, hidden = d.visibilityState == 'hidden' && !d.prerendering ? 0 : 1 / 0, v = {}, obs = [],
+      shifts = (PO.supportedEntryTypes || []).indexOf('layout-shift') >= 0, cls = 0, win = 0, first, prev, durs = {};
+    function at(e) { return Math.max(e.startTime - act, 0); }
+    function see(type, f) {
+      try {
+        var o = new PO(function (l) { l.getEntries().forEach(f); });
+        o.observe({ type: type, buffered: true, durationThreshold: 40 });
+        obs.push(function () { o.takeRecords().forEach(f); o.disconnect(); });
+      } catch (x) {}
+    }
+    // Not paints after the page was hidden; LCP entries end at the first input.
+    see('paint', function (e) { if (e.name == 'first-contentful-paint' && e.startTime < hidden) v.fcp = at(e); });
+    see('largest-contentful-paint', function (e) { if (e.startTime < hidden) v.lcp = at(e); });
+    // CLS: the largest session window (shifts < 1 s apart, <= 5 s long).
+    see('layout-shift', function (e) {
+      if (e.hadRecentInput) return;
+      win = win && e.startTime - prev < 1000 && e.startTime - first < 5000 ? win + e.value : (first = e.startTime, e.value);
+      prev = e.startTime;
+      cls = Math.max(cls, win);
+    });
+    // INP: the longest duration of each interaction...
+    function interaction(e) { var i = e.interactionId; if (i) durs[i] = Math.max(durs[i] || 0, e.duration); }
+    see('event', interaction);
+    see('first-input', interaction);
+    function done(e) {
+      if (obs && (e.type == 'pagehide' || d.visibilityState == 'hidden')) {
+        hidden = Math.min(hidden, e.timeStamp);
+        obs.forEach(function (f) { f(); });
+        obs = 0;
+        if (nav.responseStart > 0) v.ttfb = Math.max(nav.responseStart - act, 0);
+        if (shifts && v.fcp >= 0) v.cls = cls; // as web-vitals: once painted
+        // ...the worst, skipping one per 50 interactions (~p98).
+        var ds = Object.keys(durs).map(function (i) { return durs[i]; }).sort(function (a, b) { return b - a; });
+        if (ds.length) v.inp = ds[Math.min(ds.length - 1, (perf.interactionCount || ds.length) / 50 | 0)];
+        if (Object.keys(v).length) track('$web_vitals', { u: url, props: v });
+      }
+    }
+    on(d, 'visibilitychange', done);
+    on(w, 'pagehide', done);
+  })();
 
   w.plausible = function (name, o) { queue ? queue.push([name, o]) : track(name, o); };
   w.plausible.l = 1;

@@ -188,10 +188,12 @@ func TestScript(t *testing.T) {
 	s := Default()
 	id, gz, br := s.Sizes()
 	t.Logf("script.js: %d bytes, %d gzipped, %d brotli", id, gz, br)
-	if gz > 2600 {
-		t.Errorf("script.js is %d bytes gzipped: keep it under 2.6 KB (docs/snippet.md gives the size)", gz)
+	// 2.5 KB before web vitals and JavaScript errors, which took 1.5 KB.
+	if gz > 4200 {
+		t.Errorf("script.js is %d bytes gzipped: keep it under 4.2 KB (docs/snippet.md gives the size)", gz)
 	}
-	for _, attr := range []string{"data-domain", "data-api", "data-hash", "data-file-types", "plausible_ignore"} {
+	for _, attr := range []string{"data-domain", "data-api", "data-hash", "data-file-types", "data-vitals-sample",
+		"data-errors", "plausible_ignore", "$web_vitals", "$js_error"} {
 		if !bytes.Contains(source, []byte(attr)) {
 			t.Errorf("script.js does not mention %s", attr)
 		}
