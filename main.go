@@ -20,6 +20,8 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -184,6 +186,7 @@ func serve(ctx context.Context, cmd string, s *settings, logger *slog.Logger) er
 		sp        *spool.Spool
 		dash      *dashboard.Server
 	)
+	selfURL := "" // serve: the dashboard's technical view reads its own collector
 	if withCollector {
 		sp, err = spool.New(store, spool.Options{
 			Dir: filepath.Join(s.dataDir, "spool"), MaxBytes: s.spoolMaxBytes, Logger: logger, Metrics: set,
@@ -243,12 +246,20 @@ func serve(ctx context.Context, cmd string, s *settings, logger *slog.Logger) er
 		go func() { errc <- col.Serve(ln) }()
 		go rotateSalts(ctx, salts, logger)
 		logger.Info("collector listening", "addr", ln.Addr().String(), "writer", agg.Writer(), "sites", len(sites))
+		if a, ok := ln.Addr().(*net.TCPAddr); ok {
+			selfURL = "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(a.Port))
+		}
 	}
 	if withDashboard {
 		// Retention runs where the dashboard runs: one process per
 		// installation, unlike the scale-out collect nodes.
 		go enforceRetention(ctx, db, cfg, logger)
-		dash, err = dashboard.New(dashboardOptions(cfg, db, s.proxies(), logger))
+		opts := dashboardOptions(cfg, db, s.proxies(), logger)
+		opts.CollectorURLs = s.collectors()
+		if selfURL != "" && !slices.Contains(opts.CollectorURLs, selfURL) {
+			opts.CollectorURLs = append([]string{selfURL}, opts.CollectorURLs...)
+		}
+		dash, err = dashboard.New(opts)
 		if err != nil {
 			return err
 		}

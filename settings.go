@@ -18,6 +18,7 @@ type settings struct {
 	configPath      string
 	clickhouseURL   string
 	collectorAddr   string
+	collectorURLs   string
 	dashboardAddr   string
 	dataDir         string
 	saltKey         string
@@ -46,6 +47,7 @@ func newFlagSet(cmd string, s *settings, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&s.configPath, "config", "", "TOML file declaring sites, users and API keys")
 	fs.StringVar(&s.clickhouseURL, "clickhouse-url", "clickhouse://127.0.0.1:9000/analytics", "ClickHouse native-protocol URL; the database is created if missing")
 	fs.StringVar(&s.collectorAddr, "collector-addr", ":8080", "listen address of the public collector (beacons, snippet, health, metrics)")
+	fs.StringVar(&s.collectorURLs, "collector-urls", "", "comma-separated base URLs (http://host:port) of the collector nodes whose /readyz and /metrics the dashboard's technical view summarises; serve adds its own collector")
 	fs.StringVar(&s.dashboardAddr, "dashboard-addr", "127.0.0.1:8081", "listen address of the private dashboard and Stats API")
 	fs.StringVar(&s.dataDir, "data-dir", "data", "directory for the daily salts (salt/) and the outage spool (spool/)")
 	fs.StringVar(&s.saltKey, "salt-key", "", "secret shared by all collector nodes of an installation (at least 32 characters, e.g. openssl rand -hex 32): they then share one daily visitor salt through ClickHouse, sealed with it; empty keeps a random salt per node. Prefer the environment twin: flags show in ps")
@@ -112,9 +114,14 @@ func parseSettings(cmd string, args []string, getenv func(string) string, stderr
 	return s, nil
 }
 
-func (s *settings) proxies() []string {
+func (s *settings) proxies() []string { return splitList(s.trustedProxies) }
+
+// collectors returns the configured collector URLs.
+func (s *settings) collectors() []string { return splitList(s.collectorURLs) }
+
+func splitList(list string) []string {
 	var out []string
-	for _, p := range strings.Split(s.trustedProxies, ",") {
+	for _, p := range strings.Split(list, ",") {
 		if p = strings.TrimSpace(p); p != "" {
 			out = append(out, p)
 		}

@@ -73,7 +73,10 @@ func niceCeil(v float64) float64 {
 
 func fmtCoord(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) }
 
-func renderChart(points []chartPoint) *chart {
+func renderChart(points []chartPoint) *chart { return renderChartUnit(points, " visitors") }
+
+// renderChartUnit draws points whose hover titles end with unit.
+func renderChartUnit(points []chartPoint, unit string) *chart {
 	c := &chart{
 		Width: chartWidth, Height: chartHeight,
 		Left: chartLeft, Right: chartWidth - chartRight,
@@ -88,8 +91,11 @@ func renderChart(points []chartPoint) *chart {
 		top = max(top, p.Value)
 	}
 	top = niceCeil(top)
-	if top < 4 {
+	switch {
+	case unit != "" && top < 4: // counts: at least 0..4
 		top = 4
+	case top == 0:
+		top = 1
 	}
 	plotW, plotH := c.Right-c.Left, c.Bottom-c.Top
 	step := plotW / float64(len(points))
@@ -115,7 +121,7 @@ func renderChart(points []chartPoint) *chart {
 		if i%every == 0 {
 			c.XTicks = append(c.XTicks, chartTick{X: px, Y: c.Bottom + 18, Label: p.Short})
 		}
-		c.Columns = append(c.Columns, chartColumn{X: c.Left + step*float64(i), W: step, Title: p.Label + ": " + p.Text + " visitors"})
+		c.Columns = append(c.Columns, chartColumn{X: c.Left + step*float64(i), W: step, Title: p.Label + ": " + p.Text + unit})
 		if len(points) <= 62 || p.Masked {
 			c.Dots = append(c.Dots, chartDot{X: px, Y: py, Masked: p.Masked})
 		}

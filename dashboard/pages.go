@@ -53,6 +53,7 @@ type page struct {
 	Shared                  bool
 	QueryError              string
 	Dash                    *dashView
+	Tech                    *techView
 	// error
 	Message string
 }
@@ -81,8 +82,8 @@ func (s *Server) routePages(mux *http.ServeMux) {
 	mux.HandleFunc("GET /share/{domain}/export.csv", s.handleShareExport)
 }
 
-// handleRoot answers / (the site list) and /{domain} (a site's page); any
-// other path is the JSON API's 404.
+// handleRoot answers / (the site list), /{domain} (a site's page), its
+// /export.csv and its /technical view; any other path is the JSON API's 404.
 func (s *Server) handleRoot(w http.ResponseWriter, r *http.Request) {
 	path := r.URL.Path
 	domain, exporting := strings.CutSuffix(path, "/export.csv")
@@ -90,6 +91,12 @@ func (s *Server) handleRoot(w http.ResponseWriter, r *http.Request) {
 		path = domain
 	} else {
 		exporting = false
+	}
+	domain, technical := strings.CutSuffix(path, "/technical")
+	if technical && strings.Count(domain, "/") == 1 && !exporting {
+		path = domain
+	} else {
+		technical = false
 	}
 	if path != "/" && (strings.Count(path, "/") != 1 || path == "/favicon.ico") {
 		s.writeError(w, r, errNotFound)
@@ -123,6 +130,10 @@ func (s *Server) handleRoot(w http.ResponseWriter, r *http.Request) {
 	}
 	if exporting {
 		s.export(w, r, ss, site, "/"+site.Domain)
+		return
+	}
+	if technical {
+		s.renderTechnical(w, r, ss, site)
 		return
 	}
 	s.renderSite(w, r, ss, site)

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -79,6 +80,9 @@ type Options struct {
 	// Now is the clock that relative date ranges are resolved against;
 	// default time.Now.
 	Now func() time.Time
+	// CollectorURLs are the base URLs (http://host:port) of the collector
+	// nodes whose /readyz and /metrics the technical view summarises.
+	CollectorURLs []string
 }
 
 // Limits of the HTTP side.
@@ -106,6 +110,9 @@ type Server struct {
 	slots   chan struct{}
 	handler http.Handler
 	srv     *http.Server
+	// collectors are the nodes the technical view reads over HTTP.
+	collectors   []string
+	scrapeClient *http.Client
 }
 
 // New validates opts and builds a Server. Errors name the option and value.
@@ -120,6 +127,17 @@ func New(opts Options) (*Server, error) {
 		now:    opts.Now,
 		addr:   opts.Addr,
 		slots:  make(chan struct{}, maxConcurrentQueries),
+		// The collector nodes are the operator's own; no redirects.
+		scrapeClient: &http.Client{Timeout: 3 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		}},
+	}
+	for _, u := range opts.CollectorURLs {
+		pu, err := url.Parse(u)
+		if err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+			return nil, fmt.Errorf("dashboard: collector URL %q: want http://host:port", u)
+		}
+		s.collectors = append(s.collectors, strings.TrimRight(u, "/"))
 	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.NewTextHandler(io.Discard, nil))
