@@ -68,6 +68,13 @@ func TestPrivacyEndToEnd(t *testing.T) {
 			fmt.Sprintf(`{"n":"pageview","u":"https://shop.example/users/%s/orders/%d","d":"shop.example"}`, email, 100000+v),
 			fmt.Sprintf(`{"n":"Signup","u":"https://shop.example/join","d":"shop.example","p":{"email":%q,"plan":%q,"ref":"https://partner.example/?session=%s"}}`, email, plan, token),
 			fmt.Sprintf(`{"n":"Outbound Link: Click","u":"https://shop.example/","d":"shop.example","p":{"url":"https://other.example/reset/%s?mail=%s"}}`, token, email),
+			// Technical events: a JavaScript error quoting the visitor's
+			// data (e-mail, token, order number, address, a name in
+			// quotes, a URL with a token), and web vitals.
+			fmt.Sprintf(`{"n":"$js_error","u":"https://shop.example/users/%s","d":"shop.example","p":{"message":"Error: payment %d failed for %s from %s with \"Jane Doe %d\" at https://pay.example/cb?token=%s (session %s)","source":"https://shop.example/static/app.js?token=%s","line":12,"column":%d}}`,
+				email, 500000+v, email, ip, v, token, token, token, 30+v%2),
+			fmt.Sprintf(`{"n":"$web_vitals","u":"https://shop.example/users/%s?token=%s","d":"shop.example","p":{"lcp":%d,"inp":%d,"cls":0.0%d,"fcp":900,"ttfb":120}}`,
+				email, token, 1800+v*13, 80+v, v%10),
 		)
 		visits = append(visits, vis)
 	}
@@ -110,6 +117,17 @@ func TestPrivacyEndToEnd(t *testing.T) {
 	// Nothing identifying anywhere we persist or log.
 	assertNothingIdentifying(t, chURL, nil, []string{srv.logs.String(), dash.logs.String()})
 	text := dumpTables(t, chURL) + srv.logs.String() + dash.logs.String()
+	// The technical events were stored, in their coarsened form only.
+	for _, want := range []string{
+		`Error: payment <n> failed for <email> from <n> with "<str>" at <url> (session <uuid>)`,
+		"from <ip> with", // the IPv6 clients' addresses
+		"/static/app.js:12:30", "/users/:email", "lcp", "inp",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("stored data lacks %q: the technical events were not stored, the check would prove nothing", want)
+		}
+	}
+
 	for _, s := range append(secrets, "jane.doe", "@example.com", "search?q", "session=", "mail=") {
 		if strings.Contains(text, s) {
 			t.Errorf("stored data or logs contain %q", s)
