@@ -409,7 +409,7 @@ sites = ["*"]
 			drops[site+"/"+reason] = n
 		}
 	}()
-	wantDrops := map[string]uint64{"shop.example/bot": 50, "shop.example/host_not_allowed": 50, "(unknown)/unknown_site": 50, "(unknown)/malformed": 50}
+	wantDrops := map[string]uint64{"shop.example/bot:crawler": 50, "shop.example/host_not_allowed": 50, "(unknown)/unknown_site": 50, "(unknown)/malformed": 50}
 	if fmt.Sprint(drops) != fmt.Sprint(wantDrops) {
 		t.Errorf("stored drops %v, want %v", drops, wantDrops)
 	}

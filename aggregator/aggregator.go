@@ -61,11 +61,15 @@ type Aggregator struct {
 	now       func() time.Time
 	metrics   *metrics.Set
 
-	mu      sync.Mutex
-	sites   map[string]*siteAgg
-	lastVer uint64
-	nCells  int
-	nSess   int
+	mu    sync.Mutex
+	sites map[string]*siteAgg
+	// folding is the site and time a fold is counted for (drops table,
+	// reason "folded"); set under mu while an event is counted.
+	folding     *siteAgg
+	foldingTime int64
+	lastVer     uint64
+	nCells      int
+	nSess       int
 
 	flushMu  sync.Mutex // one flush at a time
 	healthMu sync.Mutex
@@ -181,7 +185,15 @@ func (a *Aggregator) fold(dim string) {
 	}
 	a.foldedMu.Unlock()
 	c.Inc()
+	if a.folding != nil {
+		a.countDrop(a.folding, ReasonFolded, a.foldingTime)
+	}
 }
+
+// ReasonFolded is the drops-table reason of a value folded into "(other)"
+// by the cap on distinct values: the event counted, one of its values did
+// not keep its name.
+const ReasonFolded = "folded"
 
 func (a *Aggregator) cell(b *bucket, k cellKey) *cell {
 	n := len(b.cells)
@@ -200,6 +212,8 @@ func (a *Aggregator) Add(e *Event) (counted bool) {
 		site = a.newSite(e.Site)
 	}
 	now := e.Time.Unix()
+	a.folding, a.foldingTime = site, now
+	defer func() { a.folding = nil }()
 	hour := now - now%3600
 	b := site.buckets[hour]
 	if b == nil {
@@ -322,7 +336,11 @@ func (a *Aggregator) Drop(site, reason string, at time.Time) {
 	if s == nil {
 		s = a.newSite(site)
 	}
-	now := at.Unix()
+	a.countDrop(s, reason, at.Unix())
+}
+
+// countDrop adds one drop of reason to the site's minute of now. a.mu held.
+func (a *Aggregator) countDrop(s *siteAgg, reason string, now int64) {
 	k := dropKey{minute: now - now%60, reason: reason}
 	c := s.drops[k]
 	if c == nil {
@@ -427,7 +445,9 @@ func (a *Aggregator) endSession(site *siteAgg, key uint64, s *session) {
 // endSessions ends the visits that are over at now, or all when all is set
 // (a clean stop: their exit pages are counted now rather than lost).
 func (a *Aggregator) endSessions(now int64, all bool) {
+	defer func() { a.folding = nil }()
 	for _, site := range a.sites {
+		a.folding, a.foldingTime = site, now
 		for key, s := range site.sessions {
 			if all || a.ended(s, now) {
 				a.endSession(site, key, s)

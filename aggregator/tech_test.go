@@ -142,4 +142,14 @@ func TestErrorsPerFingerprint(t *testing.T) {
 	if fps != 5 { // 4 under the cap + (other)
 		t.Errorf("%d fingerprint rows, want 5", fps)
 	}
+	// Folds are visible per site and minute in the drops rows.
+	var folded uint64
+	for _, r := range st.rows {
+		if r.Dimension == schema.DimDrops && r.Value == ReasonFolded {
+			folded += r.Events
+		}
+	}
+	if folded < 48 {
+		t.Errorf("%d folds in the drops rows, want at least the 48 fingerprints", folded)
+	}
 }

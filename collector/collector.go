@@ -157,6 +157,8 @@ type Server struct {
 	invalid  map[string]*metrics.Counter              // by beacon.Error field
 	bots     map[string]*metrics.Counter              // by useragent class
 	kinds    [aggregator.JSError + 1]*metrics.Counter // accepted events by aggregator.Kind
+	// botReasons are the drops-table reasons per bot class ("bot:crawler").
+	botReasons map[string]string
 
 	decoders sync.Pool
 }
@@ -235,8 +237,10 @@ func New(opts Options) (*Server, error) {
 	for _, f := range invalidFields {
 		s.invalid[f] = s.metrics.NewCounter(fmt.Sprintf(`analytics_events_invalid_total{field=%q}`, f))
 	}
+	s.botReasons = map[string]string{}
 	for _, c := range useragent.Classes {
 		s.bots[c] = s.metrics.NewCounter(fmt.Sprintf(`analytics_bots_total{class=%q}`, c))
+		s.botReasons[c] = ReasonBot + ":" + c
 	}
 	for k, name := range map[aggregator.Kind]string{aggregator.Pageview: "pageview", aggregator.Custom: "custom", aggregator.Engagement: "engagement",
 		aggregator.Vitals: "web_vitals", aggregator.JSError: "js_error"} {
@@ -500,6 +504,14 @@ func (s *Server) handleEvent(ctx *fasthttp.RequestCtx) {
 			reason = ReasonBot
 			if c := s.bots[ua.BotClass]; c != nil {
 				c.Inc()
+			}
+			// The store keeps the class ("bot:crawler"), the metric the
+			// reason; the class has its own metric above.
+			if r := s.botReasons[ua.BotClass]; r != "" {
+				s.sink.Drop(site.domain, r, now)
+				site.dropped[ReasonBot].Inc()
+				dropped++
+				continue
 			}
 		case (dnt && site.honorDNT) || (gpc && site.honorGPC):
 			reason = ReasonConsent

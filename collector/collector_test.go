@@ -530,7 +530,7 @@ func TestDropsReachTheSink(t *testing.T) {
 	do(t, s, post(`{"n":"pageview","u":"https://c.com/","d":"c.com"}`, chromeUA))
 	do(t, s, post(`{"n":"pageview",`, chromeUA))
 	do(t, s, post(`{"n":"pageview","u":"https://a.com/","d":"a.com"}`, chromeUA, "Sec-GPC: 1"))
-	want := map[string]int{"a.com/bot": 1, "(unknown)/unknown_site": 1, "(unknown)/malformed": 1, "a.com/consent": 1}
+	want := map[string]int{"a.com/bot:library": 1, "(unknown)/unknown_site": 1, "(unknown)/malformed": 1, "a.com/consent": 1}
 	if len(rec.drops) != len(want) {
 		t.Errorf("drops %v, want %v", rec.drops, want)
 	}
