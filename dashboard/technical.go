@@ -41,6 +41,8 @@ type techView struct {
 	Writers      []writerRow
 	PerMinute    *chart
 	Collectors   []collectorView
+	// Versions are the browser and OS version breakdowns (visitors).
+	Versions     []panelView
 	NoCollectors bool
 	MinVisitors  int
 	Interval     string
@@ -234,6 +236,22 @@ func (s *Server) fillTechnical(ctx context.Context, q *siteReq, v *techView) {
 	for _, f := range parts {
 		wg.Add(1)
 		go func() { defer wg.Done(); f() }()
+	}
+	// Browser and OS versions through the Stats API planner (which takes
+	// its own query slots), so its k-anonymity fold applies.
+	versionPanels := []panelDef{
+		{key: "browser_version", label: "Browser versions", dim: schema.DimBrowserVersion},
+		{key: "os_version", label: "OS versions", dim: schema.DimOSVersion},
+	}
+	v.Versions = make([]panelView, len(versionPanels))
+	for i, pd := range versionPanels {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rows, reason, err := s.breakdown(ctx, q, pd, 15)
+			problem(pd.label, err)
+			v.Versions[i] = panelView{Label: pd.label, Reason: reason, Rows: rows, Column: columnName(pd)}
+		}()
 	}
 	// Collector nodes are read over HTTP, outside the query slots.
 	if len(s.collectors) == 0 {

@@ -66,7 +66,10 @@ func TestTechnicalView(t *testing.T) {
 	agg.Add(&aggregator.Event{Time: at, Site: "example.com", Kind: aggregator.JSError, Name: "$js_error", Path: "/x",
 		Browser: "Chrome", BrowserVersion: "131", Visitor: key(50),
 		Error: aggregator.ErrorReport{Fingerprint: "00000000000000bb", Message: "RareError: seen once", Source: "/b.js:1:1"}})
-	agg.Add(&aggregator.Event{Time: at, Site: "example.com", Kind: aggregator.Pageview, Name: "pageview", Path: "/a", Visitor: key(1), Interactive: true})
+	for i := range 4 {
+		agg.Add(&aggregator.Event{Time: at, Site: "example.com", Kind: aggregator.Pageview, Name: "pageview", Path: "/a", Visitor: key(i),
+			Interactive: true, Browser: "Safari", BrowserVersion: "18", OS: "iOS", OSVersion: "18"})
+	}
 	for range 3 {
 		agg.Drop("example.com", collector.ReasonBot, at)
 	}
@@ -172,6 +175,7 @@ func TestTechnicalView(t *testing.T) {
 		"Events accepted</td><td>1<",
 		"unknown_site</td><td>1<",
 		"url</td><td>1<", // the 400 without a url
+		"<h2>Browser versions</h2>", "<span>Safari 18</span></td><td>4</td>", "<span>iOS 18</span></td><td>4</td>",
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("technical view lacks %q", want)
