@@ -25,8 +25,38 @@ import (
 //go:embed script.js
 var source []byte
 
-// Source returns the script as embedded (identity encoding).
-func Source() []byte { return bytes.Clone(source) }
+// Source returns the script as served (identity encoding): the embedded
+// file without its comment lines and indentation (see strip).
+func Source() []byte { return strip(source) }
+
+// strip removes what only a reader of the source needs: whole-line "//"
+// comments, trailing " // " comments after code (only where no string is
+// open before them), indentation and blank lines. Statements, strings and
+// line breaks of code stay as written, so automatic semicolon insertion
+// sees the same lines; the browser tests run against the stripped script.
+// The header comment stays: it names the attributes.
+func strip(src []byte) []byte {
+	out := make([]byte, 0, len(src))
+	for _, line := range bytes.Split(src, []byte("\n")) {
+		line = bytes.TrimSpace(line)
+		if len(line) == 0 || bytes.HasPrefix(line, []byte("//")) {
+			continue
+		}
+		if i := bytes.Index(line, []byte(" // ")); i > 0 && !bytes.HasPrefix(line, []byte("*")) && closedQuotes(line[:i]) {
+			line = bytes.TrimRight(line[:i], " ")
+		}
+		out = append(append(out, line...), '\n')
+	}
+	return out
+}
+
+// closedQuotes reports whether no string or regular expression literal is
+// open at the end of code (quotes counted; a "/" inside code other than a
+// division would need a real parser, so any "/" keeps the comment).
+func closedQuotes(code []byte) bool {
+	return bytes.Count(code, []byte("'"))%2 == 0 && bytes.Count(code, []byte(`"`))%2 == 0 &&
+		!bytes.ContainsAny(code, "/`\\")
+}
 
 // CacheControl lets browsers and CDNs keep the script for a day and serve a
 // stale copy for a week while they revalidate it, so a changed script reaches
@@ -52,7 +82,7 @@ type Snippet struct {
 }
 
 // New compresses the embedded script.
-func New() (*Snippet, error) { return newSnippet(source) }
+func New() (*Snippet, error) { return newSnippet(strip(source)) }
 
 // Default returns the Snippet of the embedded script, made on first use and
 // shared after: the script never changes while the process runs, so every
