@@ -319,7 +319,7 @@ func (q *siteReq) href(path string, set ...string) string {
 func (s *Server) newSiteReq(r *http.Request, site Site, base string) (*siteReq, error) {
 	v := r.URL.Query()
 	params := url.Values{}
-	for _, k := range []string{"auth", "period", "from", "to", "filter", "src", "pg", "loc", "dev", "goal", "prop"} {
+	for _, k := range []string{"auth", "period", "from", "to", "filter", "src", "pg", "loc", "dev", "goal", "prop", "vitals"} {
 		if x := v.Get(k); x != "" {
 			params.Set(k, x)
 		}

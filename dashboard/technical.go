@@ -48,6 +48,11 @@ type techView struct {
 	Interval     string
 	Problems     []string // parts that could not be loaded
 	VitalsEmpty  bool
+	// VitalsFor names the page, browser or device the vitals charts are
+	// narrowed to ("" for the whole site); ClearVitals undoes it.
+	VitalsFor   string
+	ClearVitals string
+	VitalsParam string // kept by the range forms
 }
 
 type vitalCard struct {
@@ -69,6 +74,7 @@ type vitalTable struct {
 
 type vitalTableRow struct {
 	Name    string
+	Href    string // narrows the charts to this value
 	Samples string
 	Cells   []vitalCell
 }
@@ -156,6 +162,13 @@ func (s *Server) fillTechnical(ctx context.Context, q *siteReq, v *techView) {
 	v.Interval, v.ErrorBuckets = interval, interval
 	k := q.site.MinVisitors
 	domain := q.site.Domain
+	// ?vitals=vitals:page:/pricing narrows the vitals charts to one value.
+	vdim, vvalue := vitalsFilter(q.params.Get("vitals"))
+	if vdim != "" {
+		v.VitalsFor = vitalsDimLabel[vdim] + " " + vvalue
+		v.ClearVitals = q.href(q.base, "vitals", "")
+		v.VitalsParam = q.params.Get("vitals")
+	}
 	var mu sync.Mutex
 	problem := func(part string, err error) {
 		if err == nil || ctx.Err() != nil {
@@ -188,22 +201,22 @@ func (s *Server) fillTechnical(ctx context.Context, q *siteReq, v *techView) {
 			return err
 		}),
 		run("Web vitals over time", func(ctx context.Context) (err error) {
-			series, err = diag.VitalsSeries(ctx, conn, domain, "", "", rng, bucket)
+			series, err = diag.VitalsSeries(ctx, conn, domain, vdim, vvalue, rng, bucket)
 			return err
 		}),
 		run("Web vitals by page", func(ctx context.Context) error {
 			rows, err := diag.VitalsBreakdown(ctx, conn, domain, schema.DimVitalsPage, rng, k, 20)
-			v.Pages = vitalRows("By page", rows)
+			v.Pages = vitalRows("By page", rows, func(value string) string { return q.href(q.base, "vitals", schema.DimVitalsPage+":"+value) })
 			return err
 		}),
 		run("Web vitals by browser", func(ctx context.Context) error {
 			rows, err := diag.VitalsBreakdown(ctx, conn, domain, schema.DimVitalsBrowser, rng, k, 10)
-			v.Browsers = vitalRows("By browser", rows)
+			v.Browsers = vitalRows("By browser", rows, func(value string) string { return q.href(q.base, "vitals", schema.DimVitalsBrowser+":"+value) })
 			return err
 		}),
 		run("Web vitals by device", func(ctx context.Context) error {
 			rows, err := diag.VitalsBreakdown(ctx, conn, domain, schema.DimVitalsDevice, rng, k, 5)
-			v.Devices = vitalRows("By device", rows)
+			v.Devices = vitalRows("By device", rows, func(value string) string { return q.href(q.base, "vitals", schema.DimVitalsDevice+":"+value) })
 			return err
 		}),
 		run("JavaScript errors", func(ctx context.Context) error {
@@ -268,6 +281,29 @@ func (s *Server) fillTechnical(ctx context.Context, q *siteReq, v *techView) {
 		}()
 	}
 	wg.Wait()
+	if vdim != "" {
+		// Narrowed to one value, the cards show that value's numbers,
+		// read from the series, and hours or days with fewer than k
+		// samples are left out of the charts (k-anonymity).
+		totals = diag.Metrics{}
+		for i := range series {
+			for m := range series[i].Metrics {
+				d := &series[i].Metrics[m]
+				totals[m].Samples += d.Samples
+				totals[m].Good += d.Good
+				totals[m].Poor += d.Poor
+				totals[m].Hist.Merge(d.Hist)
+				if d.Samples < uint64(max(k, 1)) {
+					*d = diag.Dist{}
+				}
+			}
+		}
+		for m := range totals {
+			if totals[m].Samples < uint64(max(k, 1)) {
+				totals[m] = diag.Dist{}
+			}
+		}
+	}
 	v.Vitals = vitalCards(totals, series, starts, interval, q.site.Location)
 	v.VitalsEmpty = true
 	for _, c := range totals {
@@ -275,6 +311,21 @@ func (s *Server) fillTechnical(ctx context.Context, q *siteReq, v *techView) {
 			v.VitalsEmpty = false
 		}
 	}
+}
+
+// vitalsDimLabel names the vitals breakdowns for the narrowing notice.
+var vitalsDimLabel = map[string]string{
+	schema.DimVitalsPage: "page", schema.DimVitalsBrowser: "browser", schema.DimVitalsDevice: "device",
+}
+
+// vitalsFilter reads ?vitals=DIM:VALUE; anything else means no narrowing.
+func vitalsFilter(p string) (dim, value string) {
+	for d := range vitalsDimLabel {
+		if v, ok := strings.CutPrefix(p, d+":"); ok && v != "" && v != schema.OtherValue {
+			return d, v
+		}
+	}
+	return "", ""
 }
 
 // acceptedEvents is the site's event count over r (site totals rows), to
@@ -366,13 +417,16 @@ func labelLayout(interval string) string {
 	return time.DateOnly
 }
 
-func vitalRows(title string, rows []diag.VitalsRow) vitalTable {
+func vitalRows(title string, rows []diag.VitalsRow, href func(value string) string) vitalTable {
 	t := vitalTable{Title: title}
 	for m := range vitals.NumMetrics {
 		t.Headers = append(t.Headers, vitals.Defs[m].Label)
 	}
 	for _, r := range rows {
 		row := vitalTableRow{Name: r.Value, Samples: strconv.FormatUint(r.Samples(), 10)}
+		if r.Value != schema.OtherValue {
+			row.Href = href(r.Value)
+		}
 		if row.Name == "" {
 			row.Name = "(unknown)"
 		}

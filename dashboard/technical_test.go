@@ -161,7 +161,7 @@ func TestTechnicalView(t *testing.T) {
 		fmt.Sprintf("good %.0f%%", 100*float64(good)/40),
 		fmt.Sprintf("poor %.0f%%", 100*float64(poor)/40),
 		"40 samples",
-		`<td class="name">/a</td><td>40</td>`,
+		`<a href="/example.com/technical?period=day&amp;vitals=vitals%3Apage%3A%2Fa" title="Charts for this value">/a</a></td><td>40</td>`,
 		`<td class="name">(other)</td><td>1</td>`, // /rare-page: 1 sample < k
 		"&lt;img src=x onerror=alert(1)&gt;",
 		"/static/app.js:3:9 (6)",
@@ -191,6 +191,22 @@ func TestTechnicalView(t *testing.T) {
 	}
 	if strings.Contains(body, "could not be loaded") {
 		t.Errorf("a part failed:\n%s", body)
+	}
+
+	// Narrowed to one page: its own numbers; a page under k samples shows
+	// nothing (its one visitor's INP must not appear).
+	rec = b.do(http.MethodGet, "/example.com/technical?period=day&vitals=vitals:page:/a", nil)
+	wantStatus(t, rec, http.StatusOK)
+	if body := rec.Body.String(); !strings.Contains(body, "Narrowed to <strong>page /a</strong>") ||
+		!strings.Contains(body, fmt.Sprintf(`%s <small>p75</small>`, formatVital(vitals.LCP, p75))) ||
+		!strings.Contains(body, `<input type="hidden" name="vitals" value="vitals:page:/a">`) {
+		t.Errorf("narrowed to /a:\n%s", body)
+	}
+	rec = b.do(http.MethodGet, "/example.com/technical?period=day&vitals=vitals:page:/rare-page", nil)
+	wantStatus(t, rec, http.StatusOK)
+	if body := rec.Body.String(); strings.Contains(body, formatVital(vitals.INP, vitals.Mid(vitals.Bucket(640)))) ||
+		strings.Contains(body, "<h3>INP</h3>\n<p class=\"p75") {
+		t.Errorf("a page with 1 sample shows its INP")
 	}
 
 	// Shared links and other users do not get the technical view.
