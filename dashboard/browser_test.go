@@ -15,6 +15,10 @@ import (
 
 	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+
+	"analytics/aggregator"
+	"analytics/aggregator/chstore"
+	"analytics/aggregator/vitals"
 )
 
 // requireBrowserEnv=1 turns a missing Chromium into a failure.
@@ -138,6 +142,45 @@ func TestSiteDashboardInBrowser(t *testing.T) {
 		t.Errorf("filter shown as %q (%v)", filter, err)
 	}
 
+	// The technical view with hostile error messages, sources and pages
+	// (written through the real aggregator and store): text, never markup.
+	agg, err := aggregator.New(aggregator.Options{Store: chstore.New(db), Now: func() time.Time { return testNow }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	for i := range 5 {
+		agg.Add(&aggregator.Event{Time: at, Site: "example.com", Kind: aggregator.JSError, Name: "$js_error", Path: "/" + hostileScript,
+			Browser: "Chrome", BrowserVersion: "131", Visitor: uint64(i+1) * 0x9E3779B97F4A7C15,
+			Error: aggregator.ErrorReport{Fingerprint: "00000000000000ee", Message: "TypeError: " + hostileImg, Source: "/" + hostileJS + ":1:2"}})
+		v := &aggregator.Event{Time: at, Site: "example.com", Kind: aggregator.Vitals, Name: "$web_vitals", Path: "/" + hostileImg,
+			Browser: "Chrome", Device: "Desktop", Visitor: uint64(i+1) * 0x9E3779B97F4A7C15}
+		v.Vitals.Has[vitals.LCP], v.Vitals.Value[vitals.LCP] = true, 1500
+		agg.Add(v)
+	}
+	if err := agg.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(srv.URL+"/example.com/technical?period=7d"),
+		chromedp.WaitVisible(chromedp.CSS(`table.errors`)),
+	); err != nil {
+		t.Fatalf("open the technical view: %v", err)
+	}
+	techText, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("main").innerText`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"TypeError: " + hostileImg, "/" + hostileJS + ":1:2", "/" + hostileScript + " (5)", "/" + hostileImg} {
+		if !strings.Contains(techText, want) {
+			t.Errorf("technical view does not show %q as text:\n%s", want, techText)
+		}
+	}
+	injected, err = chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("main script:not([src='/static/site.js']), main img, a[href^='javascript:'], [onerror]").length`))
+	if err != nil || injected != 0 {
+		t.Errorf("technical view: %d elements injected by data (%v)", injected, err)
+	}
+
 	if dir := os.Getenv(screenshotsEnv); dir != "" {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			t.Fatal(err)
@@ -156,6 +199,18 @@ func TestSiteDashboardInBrowser(t *testing.T) {
 			}
 			name := filepath.Join(dir, fmt.Sprintf("dashboard-%d.png", w))
 			if err := os.WriteFile(name, png, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := chromedp.Do(ctx,
+				chromedp.Navigate(srv.URL+"/example.com/technical?period=7d"),
+				chromedp.WaitVisible(chromedp.CSS(`table.errors`)),
+			); err != nil {
+				t.Fatal(err)
+			}
+			if png, err = chromedp.Run(ctx, chromedp.FullScreenshot(100)); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("technical-%d.png", w)), png, 0o644); err != nil {
 				t.Fatal(err)
 			}
 		}
