@@ -225,7 +225,7 @@ func serve(ctx context.Context, cmd string, s *settings, logger *slog.Logger) er
 		col, err = collector.New(collector.Options{
 			Sites: sites, Sink: agg, TrustedProxies: s.proxies(), GeoIP: geoDB, Salts: salts,
 			UACacheSize: s.uaCacheSize, MaxBodyBytes: s.maxBodyBytes, Metrics: set, Logger: logger,
-			ReadTimeout: s.readTimeout, MaxConnsPerIP: s.maxConnsPerIP,
+			ReadTimeout: s.readTimeout, MaxConnsPerIP: s.maxConnsPerIP, RateLimit: s.rateLimit,
 			Ready: readiness(sp), PrivacyJSON: privacy,
 		})
 		if err != nil {

@@ -32,6 +32,7 @@ type settings struct {
 	maxValues       int
 	readTimeout     time.Duration
 	maxConnsPerIP   int
+	rateLimit       int
 	uaCacheSize     int
 	logLevel        string
 	logFormat       string
@@ -61,6 +62,7 @@ func newFlagSet(cmd string, s *settings, stderr io.Writer) *flag.FlagSet {
 	fs.IntVar(&s.maxValues, "max-values", 10000, "distinct values kept per site, hour and dimension; further values fold into \"(other)\"")
 	fs.DurationVar(&s.readTimeout, "read-timeout", 10*time.Second, "time a client may take to send a whole request; slower clients are disconnected")
 	fs.IntVar(&s.maxConnsPerIP, "max-conns-per-ip", 0, "concurrent collector connections per peer address (0: unlimited, right behind a reverse proxy)")
+	fs.IntVar(&s.rateLimit, "rate-limit", 0, "events per minute one client address (IPv6: its /64) may send, in bursts of as many; more are answered 202 and dropped as rate_limited (0: no limit)")
 	fs.IntVar(&s.uaCacheSize, "ua-cache-size", 10000, "parsed User-Agents kept in memory")
 	fs.StringVar(&s.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&s.logFormat, "log-format", "text", "text or json")
@@ -110,6 +112,9 @@ func parseSettings(cmd string, args []string, getenv func(string) string, stderr
 	}
 	if s.maxBodyBytes < 512 {
 		return nil, fmt.Errorf("max-body-bytes %d: must be at least 512", s.maxBodyBytes)
+	}
+	if s.rateLimit < 0 {
+		return nil, fmt.Errorf("rate-limit %d: must be 0 (no limit) or more", s.rateLimit)
 	}
 	return s, nil
 }

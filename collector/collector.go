@@ -27,6 +27,7 @@ import (
 	"analytics/collector/clientip"
 	"analytics/collector/geo"
 	"analytics/collector/pathtmpl"
+	"analytics/collector/ratelimit"
 	"analytics/collector/snippet"
 	"analytics/collector/spam"
 	"analytics/collector/tech"
@@ -86,6 +87,10 @@ type Options struct {
 	// MaxConnsPerIP bounds concurrent connections from one peer address
 	// (0: unlimited, which is right behind a reverse proxy).
 	MaxConnsPerIP int
+	// RateLimit is the events per minute one client address (IPv6: /64)
+	// may send on average, with bursts of as many; more are answered 202
+	// and dropped as rate_limited. 0 turns the limit off.
+	RateLimit int
 	// Ready reports readiness for /readyz: ok, or a reason and whether events
 	// can still be accepted. nil means always ready.
 	Ready func() (reason string, degraded, down bool)
@@ -112,10 +117,11 @@ const (
 	ReasonSpamReferrer   = "spam_referrer"
 	ReasonConsent        = "consent"
 	ReasonNoVisit        = "engagement_without_visit"
+	ReasonRateLimited    = "rate_limited"
 )
 
 var reasons = []string{ReasonMalformed, ReasonTooLarge, ReasonUnknownSite, ReasonHostNotAllowed,
-	ReasonBot, ReasonSpamReferrer, ReasonConsent, ReasonNoVisit}
+	ReasonBot, ReasonSpamReferrer, ReasonConsent, ReasonNoVisit, ReasonRateLimited}
 
 // invalidFields are the fields a 400 can name (beacon.Error.Field); each has
 // its own counter, analytics_events_invalid_total{field}.
@@ -159,6 +165,8 @@ type Server struct {
 	kinds    [aggregator.JSError + 1]*metrics.Counter // accepted events by aggregator.Kind
 	// botReasons are the drops-table reasons per bot class ("bot:crawler").
 	botReasons map[string]string
+	// limiter bounds events per client address; nil without a limit.
+	limiter *ratelimit.Limiter
 
 	decoders sync.Pool
 }
@@ -236,6 +244,11 @@ func New(opts Options) (*Server, error) {
 	s.metrics.NewGauge("analytics_useragent_cache_misses_total", func() float64 { _, m := s.ua.CacheStats(); return float64(m) })
 	for _, f := range invalidFields {
 		s.invalid[f] = s.metrics.NewCounter(fmt.Sprintf(`analytics_events_invalid_total{field=%q}`, f))
+	}
+	if opts.RateLimit > 0 {
+		// At most a million addresses (about 80 MB) are tracked.
+		s.limiter = ratelimit.New(opts.RateLimit, opts.RateLimit, 1<<20)
+		s.metrics.NewGauge("analytics_ratelimit_addresses", func() float64 { n, _ := s.limiter.Stats(); return float64(n) })
 	}
 	s.botReasons = map[string]string{}
 	for _, c := range useragent.Classes {
@@ -490,7 +503,7 @@ func (s *Server) handleEvent(ctx *fasthttp.RequestCtx) {
 	var ip netip.Addr
 	var country, region string
 	now := s.clock(ctx)
-	resolved := false
+	resolved, limited := false, false
 	for _, domain := range b.Domains {
 		site := s.sites[domain]
 		reason := ""
@@ -525,8 +538,17 @@ func (s *Server) handleEvent(ctx *fasthttp.RequestCtx) {
 		}
 		if !resolved {
 			ip = s.clientIP(ctx, st)
-			country, region = s.geo.Location(ip)
+			if s.limiter != nil && !s.limiter.Allow(ip, now) {
+				limited = true
+			} else {
+				country, region = s.geo.Location(ip)
+			}
 			resolved = true
+		}
+		if limited {
+			s.drop(site, ReasonRateLimited, now)
+			dropped++
+			continue
 		}
 		ev := &st.ev
 		s.fill(st, b, &ua, country, region, site, now)

@@ -1,11 +1,16 @@
 package collector
 
 import (
+	"net"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
 
 	"analytics/aggregator"
 	"analytics/aggregator/vitals"
+	"analytics/collector/visitor"
 )
 
 // TestTechEvents sends the snippet's technical events through the real
@@ -72,5 +77,51 @@ func TestTechEvents(t *testing.T) {
 	r = do(t, s, post(`{"n":"$web_vitals","u":"https://a.com/","d":"a.com","p":{"lcp":1}}`, chromeUA, "Sec-GPC: 1"))
 	if r.code != 202 || r.dropped != "1" {
 		t.Errorf("GPC vitals: %d dropped %q", r.code, r.dropped)
+	}
+}
+
+// TestRateLimit: past its burst, one client address gets 202 with
+// x-plausible-dropped, counted as rate_limited; other addresses and the
+// same address after the refill are not affected.
+func TestRateLimit(t *testing.T) {
+	rec := &recorder{}
+	salts, err := visitor.NewSalts(t.TempDir(), time.Now, 5*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	s, err := New(Options{Sites: []Site{{Domain: "a.com"}}, Sink: rec, Salts: salts, TrustedProxies: []string{"10.0.0.0/8"},
+		RateLimit: 3, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	send := func(client string) (int, string) {
+		var ctx fasthttp.RequestCtx
+		ctx.Init(&fasthttp.Request{}, &net.TCPAddr{IP: net.IPv4(10, 0, 0, 1), Port: 1234}, nil)
+		ctx.Request.Header.SetMethod("POST")
+		ctx.Request.SetRequestURI("/api/event")
+		ctx.Request.Header.Set("User-Agent", chromeUA)
+		ctx.Request.Header.Set("X-Forwarded-For", client)
+		ctx.Request.SetBody([]byte(`{"n":"pageview","u":"https://a.com/","d":"a.com"}`))
+		s.handle(&ctx)
+		return ctx.Response.StatusCode(), string(ctx.Response.Header.Peek("X-Plausible-Dropped"))
+	}
+	for i := range 3 {
+		if code, dropped := send("203.0.113.5"); code != 202 || dropped != "" {
+			t.Fatalf("event %d: %d dropped %q", i, code, dropped)
+		}
+	}
+	if code, dropped := send("203.0.113.5"); code != 202 || dropped != "1" {
+		t.Fatalf("fourth event: %d dropped %q, want 202 and 1", code, dropped)
+	}
+	if code, dropped := send("2001:db8::1"); code != 202 || dropped != "" {
+		t.Fatalf("another client: %d dropped %q", code, dropped)
+	}
+	now = now.Add(20 * time.Second) // one token back (3 per minute)
+	if _, dropped := send("203.0.113.5"); dropped != "" {
+		t.Fatal("not refilled")
+	}
+	if len(rec.events) != 5 || rec.drops["a.com/rate_limited"] != 1 {
+		t.Errorf("%d events, drops %v", len(rec.events), rec.drops)
 	}
 }

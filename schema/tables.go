@@ -89,7 +89,7 @@ var Tables = []TableDoc{
 		Columns: []ColumnDoc{
 			{Name: "site", Meaning: "configured site domain, or (unknown) for unconfigured sites and unreadable requests"},
 			{Name: "minute", Meaning: "UTC minute of the drops"},
-			{Name: "reason", Meaning: "drop reason: malformed, too_large, unknown_site, host_not_allowed, bot:<class> (crawler, headless, preview, monitor, library, invalid), spam_referrer, consent, engagement_without_visit; folded counts values that the cap on distinct values folded into (other) (the event itself was counted)"},
+			{Name: "reason", Meaning: "drop reason: malformed, too_large, unknown_site, host_not_allowed, bot:<class> (crawler, headless, preview, monitor, library, invalid), spam_referrer, consent, engagement_without_visit, rate_limited; folded counts values that the cap on distinct values folded into (other) (the event itself was counted)"},
 			{Name: "writer", Meaning: "random id of the collector process that wrote the row"},
 			{Name: "ver", Meaning: "version of the row; the highest replaces the others"},
 			{Name: "dropped", Meaning: "number of events dropped"},
