@@ -81,10 +81,12 @@ type Aggregator struct {
 	flushRows     *metrics.Counter
 	foldedMu      sync.Mutex
 	folded        map[string]*metrics.Counter
+	foldedBySite  map[string]*metrics.Counter
 }
 
 // siteAgg is one site's state.
 type siteAgg struct {
+	name     string
 	buckets  map[int64]*bucket
 	sessions map[uint64]*session
 	// minutes are the site's totals per UTC minute (unix seconds of its
@@ -155,6 +157,7 @@ func New(opts Options) (*Aggregator, error) {
 		flushFailures: opts.Metrics.NewCounter("analytics_flush_failures_total"),
 		flushRows:     opts.Metrics.NewCounter("analytics_flush_rows_total"),
 		folded:        make(map[string]*metrics.Counter),
+		foldedBySite:  make(map[string]*metrics.Counter),
 	}
 	opts.Metrics.NewGauge("analytics_aggregator_cells", func() float64 {
 		a.mu.Lock()
@@ -187,7 +190,21 @@ func (a *Aggregator) fold(dim string) {
 	c.Inc()
 	if a.folding != nil {
 		a.countDrop(a.folding, ReasonFolded, a.foldingTime)
+		a.foldedSite(a.folding.name).Inc()
 	}
+}
+
+// foldedSite returns the site's analytics_events_dropped_total counter of
+// reason "folded" (the collector's drop counters, in the same set).
+func (a *Aggregator) foldedSite(site string) *metrics.Counter {
+	a.foldedMu.Lock()
+	defer a.foldedMu.Unlock()
+	c := a.foldedBySite[site]
+	if c == nil {
+		c = a.metrics.GetOrCreateCounter(fmt.Sprintf(`analytics_events_dropped_total{site=%q,reason=%q}`, site, ReasonFolded))
+		a.foldedBySite[site] = c
+	}
+	return c
 }
 
 // ReasonFolded is the drops-table reason of a value folded into "(other)"
@@ -320,9 +337,10 @@ func (a *Aggregator) Add(e *Event) (counted bool) {
 }
 
 func (a *Aggregator) newSite(name string) *siteAgg {
-	site := &siteAgg{buckets: make(map[int64]*bucket), sessions: make(map[uint64]*session),
+	name = strings.Clone(name)
+	site := &siteAgg{name: name, buckets: make(map[int64]*bucket), sessions: make(map[uint64]*session),
 		minutes: make(map[int64]*cell), drops: make(map[dropKey]*cell)}
-	a.sites[strings.Clone(name)] = site
+	a.sites[name] = site
 	return site
 }
 

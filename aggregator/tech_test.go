@@ -152,4 +152,7 @@ func TestErrorsPerFingerprint(t *testing.T) {
 	if folded < 48 {
 		t.Errorf("%d folds in the drops rows, want at least the 48 fingerprints", folded)
 	}
+	if got := a.foldedSite("a.com").Get(); got != folded {
+		t.Errorf(`analytics_events_dropped_total{site="a.com",reason="folded"} = %d, the drops rows say %d`, got, folded)
+	}
 }

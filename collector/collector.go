@@ -121,7 +121,7 @@ const (
 )
 
 var reasons = []string{ReasonMalformed, ReasonTooLarge, ReasonUnknownSite, ReasonHostNotAllowed,
-	ReasonBot, ReasonSpamReferrer, ReasonConsent, ReasonNoVisit, ReasonRateLimited}
+	ReasonBot, ReasonSpamReferrer, ReasonConsent, ReasonNoVisit, ReasonRateLimited, aggregator.ReasonFolded}
 
 // invalidFields are the fields a 400 can name (beacon.Error.Field); each has
 // its own counter, analytics_events_invalid_total{field}.
@@ -320,7 +320,8 @@ func (s *Server) newSiteState(domain string) *siteState {
 		dropped:  map[string]*metrics.Counter{},
 	}
 	for _, r := range reasons {
-		st.dropped[r] = s.metrics.NewCounter(fmt.Sprintf(`analytics_events_dropped_total{site=%q,reason=%q}`, domain, r))
+		// GetOrCreate: the aggregator counts reason "folded" in the same set.
+		st.dropped[r] = s.metrics.GetOrCreateCounter(fmt.Sprintf(`analytics_events_dropped_total{site=%q,reason=%q}`, domain, r))
 	}
 	return st
 }
