@@ -65,8 +65,23 @@ func (s *Sketch) toDense() {
 	}
 }
 
-// Estimate returns the estimated number of distinct keys.
-func (s *Sketch) Estimate() uint64 { return s.hll.Estimate() }
+// Estimate returns the estimated number of distinct keys. An estimate of at
+// least denseAt is always the dense form's: a union of sketches then
+// estimates the same number however its merges were ordered and grouped
+// (the dashboard merges hourly rows, or daily rollups of them, and must
+// answer the same). The sparse form switches at check points only (see Add
+// and Merge), so without this a union that crossed denseAt after its last
+// check point would estimate from the sparse form, another union of the
+// same sketches from the dense one. Estimates below denseAt come from the
+// sparse form, exact for small counts, unless an input was dense already.
+func (s *Sketch) Estimate() uint64 {
+	n := s.hll.Estimate()
+	if !s.dense && n >= denseAt {
+		s.toDense()
+		n = s.hll.Estimate()
+	}
+	return n
+}
 
 // Clone returns an independent copy.
 func (s *Sketch) Clone() *Sketch { return &Sketch{hll: s.hll.Clone(), adds: s.adds, dense: s.dense} }

@@ -114,3 +114,76 @@ func BenchmarkUnionOfHourly(b *testing.B) {
 		}
 	}
 }
+
+// TestUnionIndependentOfGrouping checks what the dashboard's daily rollups
+// rely on: the union of many stored sketches estimates the same number
+// whether they are merged one by one, in another order, or first per group
+// (a day) with the group unions stored and merged again; unions near and
+// across the dense threshold included.
+func TestUnionIndependentOfGrouping(t *testing.T) {
+	for _, tc := range []struct {
+		name               string
+		parts, perPt, pool int
+	}{
+		{"small", 48, 3, 100},
+		{"below threshold", 48, 40, 1500},
+		{"around threshold", 100, 60, 2300},
+		{"just above", 100, 60, 2500},
+		{"a little more", 120, 60, 2900},
+		{"large", 96, 400, 30000},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := rand.New(rand.NewPCG(7, uint64(tc.parts*tc.perPt)))
+			pool := make([]uint64, tc.pool) // visitors repeat across parts
+			for i := range pool {
+				pool[i] = r.Uint64()
+			}
+			var stored [][]byte
+			for range tc.parts {
+				s := New()
+				for range tc.perPt {
+					s.Add(pool[r.IntN(len(pool))])
+				}
+				b, err := s.MarshalBinary()
+				if err != nil {
+					t.Fatal(err)
+				}
+				stored = append(stored, b)
+			}
+			union := func(order []int, group int) uint64 {
+				all := New()
+				for i := 0; i < len(order); i += group {
+					g := New()
+					for _, j := range order[i:min(i+group, len(order))] {
+						if err := g.MergeBinary(stored[j]); err != nil {
+							t.Fatal(err)
+						}
+					}
+					g.Estimate() // as a rollup does before storing
+					b, err := g.MarshalBinary()
+					if err != nil {
+						t.Fatal(err)
+					}
+					if err := all.MergeBinary(b); err != nil {
+						t.Fatal(err)
+					}
+				}
+				return all.Estimate()
+			}
+			order := make([]int, len(stored))
+			for i := range order {
+				order[i] = i
+			}
+			want := union(order, 1)
+			for _, group := range []int{24, 7, len(order)} {
+				if got := union(order, group); got != want {
+					t.Errorf("groups of %d: %d, one by one: %d", group, got, want)
+				}
+			}
+			r.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+			if got := union(order, 1); got != want {
+				t.Errorf("shuffled: %d, in order: %d", got, want)
+			}
+		})
+	}
+}
