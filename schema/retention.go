@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"time"
 )
@@ -30,10 +31,11 @@ func RetentionCutoff(now time.Time, months int) time.Time {
 	return time.Date(now.Year(), now.Month()-time.Month(months), 1, 0, 0, 0, 0, time.UTC)
 }
 
-// PartitionDrop is a monthly partition of stats_hourly that retention drops
-// whole.
+// PartitionDrop is a partition that retention drops whole.
 type PartitionDrop struct {
-	Partition string `json:"partition"` // YYYYMM
+	// Table is set for the rollup tables (Plan.Rollups) only.
+	Table     string `json:"table,omitempty"`
+	Partition string `json:"partition"` // YYYYMM, or YYYYMMDD for the per-minute tables
 	Rows      uint64 `json:"rows"`
 }
 
@@ -56,7 +58,14 @@ type Plan struct {
 	Realtime []PartitionDrop `json:"realtime_partitions"`
 	// Drops are daily partitions of drops_minutely older than DropsDays.
 	Drops []PartitionDrop `json:"drops_partitions"`
+	// Rollups are the monthly partitions of the daily rollups (rollupTables)
+	// that stats_hourly's retention drops too; Deletes apply to them as well.
+	Rollups []PartitionDrop `json:"rollup_partitions"`
 }
+
+// rollupTables are the daily rollups of stats_hourly (schema/rollup),
+// partitioned by toYYYYMM(day): they follow its retention.
+var rollupTables = []string{"stats_daily", "stats_daily_rolls"}
 
 // DropsDays is how long the per-minute counts of dropped requests are kept.
 const DropsDays = 31
@@ -68,7 +77,7 @@ const minutesTable = "stats_minutely"
 
 // Empty reports whether the plan removes nothing.
 func (p *Plan) Empty() bool {
-	return len(p.Partitions) == 0 && len(p.Deletes) == 0 && len(p.Realtime) == 0 && len(p.Drops) == 0
+	return len(p.Partitions) == 0 && len(p.Deletes) == 0 && len(p.Realtime) == 0 && len(p.Drops) == 0 && len(p.Rollups) == 0
 }
 
 // PlanRetention works out what retention removes at now. retention maps site
@@ -134,6 +143,19 @@ func PlanRetention(ctx context.Context, db *DB, retention map[string]int, now ti
 			plan.Partitions = append(plan.Partitions, p)
 		}
 	}
+	for _, table := range rollupTables {
+		parts, err := Partitions(ctx, db, table)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range parts {
+			start, ok := partitionMonth(p.Partition)
+			if ok && start.Before(keepAll) {
+				p.Table = table
+				plan.Rollups = append(plan.Rollups, p)
+			}
+		}
+	}
 	for site, m := range months {
 		cut := RetentionCutoff(now, m)
 		if !cut.After(keepAll) {
@@ -144,6 +166,15 @@ func PlanRetention(ctx context.Context, db *DB, retention map[string]int, now ti
 			"SELECT count() FROM "+statsTable+" WHERE site = ? AND hour >= toDateTime(?, 'UTC') AND hour < toDateTime(?, 'UTC')",
 			site, keepAll.Unix(), cut.Unix()).Scan(&n); err != nil {
 			return nil, fmt.Errorf("retention: count rows of %s: %w", site, err)
+		}
+		for _, table := range rollupTables {
+			var r uint64
+			if err := db.Conn.QueryRow(ctx,
+				"SELECT count() FROM "+table+" WHERE site = ? AND day >= toDate(?) AND day < toDate(?)",
+				site, keepAll.Format(time.DateOnly), cut.Format(time.DateOnly)).Scan(&r); err != nil {
+				return nil, fmt.Errorf("retention: count rows of %s in %s: %w", site, table, err)
+			}
+			n += r
 		}
 		if n > 0 {
 			plan.Deletes = append(plan.Deletes, SiteDelete{Site: site, Months: m, Before: cut, Rows: n})
@@ -169,6 +200,8 @@ func (p *Plan) Apply(ctx context.Context, db *DB, wait time.Duration) error {
 			}
 		}
 	}
+	// The hourly rows go first: a rollup job running meanwhile only rolls
+	// days that still have hourly rows.
 	for _, d := range p.Partitions {
 		if !partitionRe.MatchString(d.Partition) {
 			return fmt.Errorf("retention: unexpected partition %q", d.Partition)
@@ -177,14 +210,32 @@ func (p *Plan) Apply(ctx context.Context, db *DB, wait time.Duration) error {
 			return fmt.Errorf("retention: drop partition %s: %w", d.Partition, err)
 		}
 	}
+	for _, d := range p.Rollups {
+		if !partitionRe.MatchString(d.Partition) || !slices.Contains(rollupTables, d.Table) {
+			return fmt.Errorf("retention: unexpected partition %q of %q", d.Partition, d.Table)
+		}
+		if err := db.Conn.Exec(ctx, "ALTER TABLE "+d.Table+" DROP PARTITION "+d.Partition); err != nil {
+			return fmt.Errorf("retention: drop partition %s of %s: %w", d.Partition, d.Table, err)
+		}
+	}
 	for _, d := range p.Deletes {
 		if err := db.Conn.Exec(ctx, "ALTER TABLE "+statsTable+" DELETE WHERE site = ? AND hour < toDateTime(?, 'UTC')",
 			d.Site, d.Before.Unix()); err != nil {
 			return fmt.Errorf("retention: delete rows of %s: %w", d.Site, err)
 		}
+		for _, table := range rollupTables {
+			if err := db.Conn.Exec(ctx, "ALTER TABLE "+table+" DELETE WHERE site = ? AND day < toDate(?)",
+				d.Site, d.Before.Format(time.DateOnly)); err != nil {
+				return fmt.Errorf("retention: delete rows of %s from %s: %w", d.Site, table, err)
+			}
+		}
 	}
 	if len(p.Deletes) > 0 {
-		return WaitMutations(ctx, db, statsTable, wait)
+		for _, table := range append([]string{statsTable}, rollupTables...) {
+			if err := WaitMutations(ctx, db, table, wait); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }

@@ -177,11 +177,7 @@ func Run(ctx context.Context, q Querier, p *Plan) (*Response, error) {
 
 // compute reads and groups the plan's rows, and the base of percentage.
 func (p *Plan) compute(ctx context.Context, q Querier) (*outcome, error) {
-	rows, err := p.fetch(ctx, q)
-	if err != nil {
-		return nil, err
-	}
-	groups, err := p.group(rows)
+	groups, err := p.groups(ctx, q)
 	if err != nil {
 		return nil, err
 	}
@@ -194,6 +190,30 @@ func (p *Plan) compute(ctx context.Context, q Querier) (*outcome, error) {
 		out.total = t.groups[0].visitors()
 	}
 	return out, nil
+}
+
+// groups reads the plan's rows and groups them: a long breakdown from its
+// top candidates when that settles the page (see fastBreakdown), else from
+// every row.
+func (p *Plan) groups(ctx context.Context, q Querier) ([]*group, error) {
+	var goals []string
+	if len(p.goalFilters) > 0 {
+		var err error
+		if goals, err = p.selectGoals(ctx, q); err != nil {
+			return nil, err
+		}
+		if len(goals) == 0 {
+			return p.group(nil)
+		}
+	}
+	if groups, ok, err := p.fastBreakdown(ctx, q, goals); err != nil || ok {
+		return groups, err
+	}
+	rows, err := p.read(ctx, q, goals)
+	if err != nil {
+		return nil, err
+	}
+	return p.group(rows)
 }
 
 // setValues computes the request's metrics of every group.
@@ -298,22 +318,6 @@ func (p *Plan) maskSmallBuckets(groups []*group) int {
 	return n
 }
 
-// fetch reads the plan's rows; with goal filters, only those of the custom
-// events the filters select.
-func (p *Plan) fetch(ctx context.Context, q Querier) ([]row, error) {
-	var goals []string
-	if len(p.goalFilters) > 0 {
-		var err error
-		if goals, err = p.selectGoals(ctx, q); err != nil {
-			return nil, err
-		}
-		if len(goals) == 0 {
-			return nil, nil
-		}
-	}
-	return p.read(ctx, q, goals)
-}
-
 // selectGoals returns the stored custom event names that the goal filters
 // select, testing them as a breakdown by event:goal over the same range
 // shows them: an event name below the k-anonymity threshold cannot be
@@ -350,6 +354,9 @@ func (p *Plan) selectGoals(ctx context.Context, q Querier) ([]string, error) {
 }
 
 func (p *Plan) read(ctx context.Context, q Querier, goals []string) ([]row, error) {
+	if err := p.loadSources(ctx, q); err != nil {
+		return nil, err
+	}
 	query, args := p.SQL(goals)
 	rs, err := q.Query(ctx, query, args...)
 	if err != nil {
