@@ -70,6 +70,7 @@ var Tables = []TableDoc{
 			{Name: "engagements", Meaning: "pageviews with scroll or time data"},
 			{Name: "scroll_sum", Meaning: "sum of maximum scroll depths in percent"},
 			{Name: "engaged_ms", Meaning: "sum of engaged time in milliseconds"},
+			{Name: "visitors", Meaning: "estimated unique visitors of the day (the estimate of sketch)"},
 			{Name: "sketch", Meaning: "union of the day's hourly HyperLogLog sketches of salted visitor keys; useless without the salt, which is destroyed after its day", Binary: true},
 		},
 	},

@@ -6,6 +6,7 @@ package sketch
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/axiomhq/hyperloglog"
 )
@@ -17,6 +18,10 @@ type Sketch struct {
 	// it switched to the dense form.
 	adds  uint32
 	dense bool
+	// used is set once anything was added, merged or decoded into it.
+	used bool
+	// stored is the size of the stored form it was decoded from, or 0.
+	stored int
 }
 
 // denseAt is the estimate at which a sketch switches to the dense form. The
@@ -35,6 +40,7 @@ func New() *Sketch { return &Sketch{hll: hyperloglog.New14()} }
 // Add inserts a visitor key. Keys are already uniformly distributed keyed
 // hashes, so they are inserted as hashes without hashing again.
 func (s *Sketch) Add(key uint64) {
+	s.used = true
 	s.hll.InsertHash(key)
 	if !s.dense {
 		if s.adds++; s.adds%1024 == 0 && s.hll.Estimate() >= denseAt {
@@ -47,11 +53,20 @@ func (s *Sketch) Add(key uint64) {
 // merging a range's hourly rows) turns dense once it is big, for the reason
 // given at denseAt: merging into a big sparse sketch re-sorts its list.
 func (s *Sketch) Merge(other *Sketch) error {
+	if other.dense && !s.dense {
+		// The union is dense anyway: switch first, so that the merge is a
+		// plain register maximum and later merges skip the checks below.
+		s.toDense()
+	}
 	if err := s.hll.Merge(other.hll); err != nil {
 		return fmt.Errorf("merge sketch: %w", err)
 	}
+	s.used = true
 	if !s.dense {
-		if s.adds += 128; s.adds%1024 == 0 && s.hll.Estimate() >= denseAt {
+		// Checking costs a compaction of the sparse list; after merging a
+		// big sketch (stored in 1 KiB or more, some 200 entries or more) the
+		// merge has just paid for one anyway.
+		if s.adds += 128; (s.adds%1024 == 0 || other.stored >= 1024) && s.hll.Estimate() >= denseAt {
 			s.toDense()
 		}
 	}
@@ -84,7 +99,9 @@ func (s *Sketch) Estimate() uint64 {
 }
 
 // Clone returns an independent copy.
-func (s *Sketch) Clone() *Sketch { return &Sketch{hll: s.hll.Clone(), adds: s.adds, dense: s.dense} }
+func (s *Sketch) Clone() *Sketch {
+	return &Sketch{hll: s.hll.Clone(), adds: s.adds, dense: s.dense, used: s.used}
+}
 
 // AppendBinary appends the stored form of s to b.
 func (s *Sketch) AppendBinary(b []byte) ([]byte, error) { return s.hll.AppendBinary(b) }
@@ -101,11 +118,15 @@ func Unmarshal(b []byte) (*Sketch, error) {
 	if err := s.hll.UnmarshalBinary(b); err != nil {
 		return nil, fmt.Errorf("decode sketch: %w", err)
 	}
+	// Byte 3 of the stored form is 1 for the sparse form, 0 for the dense
+	// one (axiomhq/hyperloglog's format, version 2).
+	s.dense, s.used, s.stored = b[3] == 0, true, len(b)
 	return s, nil
 }
 
 // MergeBinary merges a stored sketch into s without keeping the decoded copy
-// around longer than needed.
+// around longer than needed. Into an empty s, the decoded sketch is taken
+// over as it is.
 func (s *Sketch) MergeBinary(b []byte) error {
 	if len(b) == 0 {
 		return nil
@@ -114,5 +135,143 @@ func (s *Sketch) MergeBinary(b []byte) error {
 	if err != nil {
 		return err
 	}
+	if !s.used {
+		*s = *o
+		s.adds = 128 // as after one Merge
+		return nil
+	}
 	return s.Merge(o)
+}
+
+// UnionBinary returns the union of stored sketches (empty ones skipped).
+// Merging sparse sketches one by one into a growing sparse sketch costs its
+// whole sorted list every time; a day of the dashboard's reads has
+// thousands of such unions. So the entries of the sparse inputs are
+// collected, sorted and deduplicated once and the union decoded from them
+// in the stored form; dense inputs are then merged into it (dense). The
+// result holds exactly the entries (or registers) one by one merging would,
+// and estimates the same (see Estimate).
+func UnionBinary(stored []string) (*Sketch, error) {
+	var (
+		keys  []uint32
+		dense []string
+	)
+	for _, b := range stored {
+		if len(b) == 0 {
+			continue
+		}
+		var ok bool
+		if keys, ok = sparseKeys(b, keys); !ok {
+			if len(b) >= 4 && b[3] == 0 {
+				dense = append(dense, b)
+				continue
+			}
+			return unionSlow(stored)
+		}
+	}
+	slices.Sort(keys)
+	keys = slices.Compact(keys)
+	u, err := Unmarshal(sparseBinary(keys))
+	if err != nil {
+		return unionSlow(stored)
+	}
+	for _, b := range dense {
+		if err := u.MergeBinary([]byte(b)); err != nil {
+			return nil, err
+		}
+	}
+	return u, nil
+}
+
+// unionSlow merges stored sketches one by one.
+func unionSlow(stored []string) (*Sketch, error) {
+	u := New()
+	for _, b := range stored {
+		if err := u.MergeBinary([]byte(b)); err != nil {
+			return nil, err
+		}
+	}
+	return u, nil
+}
+
+// The stored form of a sparse sketch (axiomhq/hyperloglog, version 2, as its
+// UnmarshalBinary documents it): version, precision, 0, 1; a big-endian
+// uint32 count of unsorted keys and the keys; then the sorted keys as a
+// big-endian uint32 count, last key and byte size, and the deltas between
+// them as 7-bit little-endian varints.
+const (
+	formatVersion = 2
+	precision     = 14
+)
+
+// sparseKeys appends the keys of a stored sparse sketch to keys; it reports
+// false for anything else (a dense sketch, another version or precision,
+// malformed input), which the caller hands to the library instead.
+func sparseKeys(b string, keys []uint32) ([]uint32, bool) {
+	if len(b) < 8 || (b[0] != 1 && b[0] != formatVersion) || b[1] != precision || b[3] != 1 {
+		return keys, false
+	}
+	u32 := func(i int) uint32 {
+		return uint32(b[i])<<24 | uint32(b[i+1])<<16 | uint32(b[i+2])<<8 | uint32(b[i+3])
+	}
+	n := int(u32(4))
+	i := 8
+	if n < 0 || len(b) < i+4*n+12 {
+		return keys, false
+	}
+	start := len(keys)
+	for range n {
+		keys = append(keys, u32(i))
+		i += 4
+	}
+	count, sz := int(u32(i)), int(u32(i+8))
+	i += 12
+	if len(b) != i+sz {
+		return keys[:start], false
+	}
+	var running uint32
+	for got := 0; i < len(b); got++ {
+		var x uint32
+		shift := uint(0)
+		for ; i < len(b) && b[i]&0x80 != 0; i++ {
+			x |= uint32(b[i]&0x7f) << shift
+			shift += 7
+		}
+		if i == len(b) || shift > 28 {
+			return keys[:start], false
+		}
+		x |= uint32(b[i]) << shift
+		i++
+		running += x
+		keys = append(keys, running)
+		if got+1 > count {
+			return keys[:start], false
+		}
+	}
+	if len(keys)-start != n+count {
+		return keys[:start], false
+	}
+	return keys, true
+}
+
+// sparseBinary is the stored form of a sparse sketch holding sorted,
+// distinct keys.
+func sparseBinary(keys []uint32) []byte {
+	var list []byte
+	var last uint32
+	for _, k := range keys {
+		x := k - last
+		for x >= 0x80 {
+			list = append(list, byte(x&0x7f|0x80))
+			x >>= 7
+		}
+		list = append(list, byte(x))
+		last = k
+	}
+	b := make([]byte, 0, 20+len(list))
+	b = append(b, formatVersion, precision, 0, 1, 0, 0, 0, 0)
+	for _, v := range []uint32{uint32(len(keys)), last, uint32(len(list))} {
+		b = append(b, byte(v>>24), byte(v>>16), byte(v>>8), byte(v))
+	}
+	return append(b, list...)
 }

@@ -3,11 +3,15 @@ package query
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"analytics/aggregator/sketch"
+	"analytics/schema"
 )
 
 // The top of a long breakdown (pages, entry pages, property values: tens of
@@ -26,9 +30,13 @@ const (
 	minCandidates = 50
 	// maxCandidates bounds the candidates before falling back to the full read.
 	maxCandidates = 20000
+	// prefilterMin is the smallest daily bound the first ranking counts,
+	// over ranges of prefilterDays daily rows or more.
+	prefilterMin  = 10
+	prefilterDays = 7
 )
 
-// fastOrder returns the SQL sum ranking the values by an upper bound of the
+// fastOrder returns the SQL expression of one row's upper bound of the
 // first order_by metric, or "" when the plan does not qualify: a breakdown
 // (no time dimension) without total_rows or comparisons, ordered first by
 // visitors, pageviews, events or visits descending, without percentage
@@ -48,33 +56,19 @@ func (p *Plan) fastOrder() string {
 	}
 	switch o.Key {
 	case MetricVisitors:
-		return "sum(ev) + sum(vi)"
+		return "(ev + vi)"
 	case MetricPageviews:
-		return "sum(pv)"
+		return "pv"
 	case MetricEvents:
-		return "sum(ev)"
+		return "ev"
 	case MetricVisits:
-		return "sum(vi)"
+		return "vi"
 	}
 	return ""
 }
 
-// bound is the upper bound of the first order metric of a label with
-// counters c.
-func (p *Plan) bound(c *counts) uint64 {
-	switch p.req.OrderBy[0].Key {
-	case MetricPageviews:
-		return c.pageviews
-	case MetricEvents:
-		return c.events
-	case MetricVisits:
-		return c.visits
-	}
-	return c.events + c.visits
-}
-
-// limitOf is the largest value a label whose bound is b can show for the
-// first order metric. For visitors: below 2048 distinct visitors every
+// limitOf is the largest value a label whose bound (see fastOrder) is b
+// can show for the first order metric. For visitors: below 2048 distinct visitors every
 // sketch involved stays sparse, whose estimate never exceeds the number of
 // distinct keys; above, the estimate of a dense sketch has a standard error
 // of 0.8%, and the bound allows 10% (12 standard errors).
@@ -85,27 +79,43 @@ func (p *Plan) limitOf(b uint64) uint64 {
 	return b
 }
 
-// fastSQL returns the query of the top n+1 labels by the bound, with their
-// counters and sketches, one row per label. Labels are the displayed values
-// (the empty value shows as "(not set)" or "Direct / None").
-func (p *Plan) fastSQL(order string, n int, goals []string) (string, []any) {
+// longTail reports whether a dimension has thousands of values a month,
+// mostly seen a few times a day: pages, entry and exit pages, property
+// values, regions. Their ranking is prefiltered; a shorter dimension is
+// read whole at once (with the prefilter, a breakdown with fewer values than
+// the page needs would take a second query).
+func longTail(dim string) bool {
+	switch kindOf(dim) {
+	case rowPage, rowEntryExit, rowProps:
+		return true
+	}
+	return dim == schema.DimRegion
+}
+
+// fastSQL returns the query of the top n+1 labels by the partial bound,
+// with their counters, sketches and partial bounds, one row per label.
+// Labels are the displayed values (the empty value shows as "(not set)" or
+// "Direct / None"). The partial bound sums the row bounds order of the
+// hourly rows and of the daily rows whose bound is at least min.
+func (p *Plan) fastSQL(order string, n int, min uint64, goals []string) (string, []any) {
 	s := p.srcs
 	empty := emptyLabel(p.storedDim)
-	withSketch, a1 := p.inner(s, true, goals)
-	counters, a2 := p.inner(s, false, goals)
+	withSketch, a1 := p.inner(s, true, goals, true)
+	counters, a2 := p.inner(s, false, goals, true)
+	counted := "d = 0 OR " + order + " >= ?"
 	var b strings.Builder
-	b.WriteString("SELECT if(value = '', ?, value) AS label, " + counterTotals + ", groupArray(sk) FROM (")
+	b.WriteString("SELECT if(value = '', ?, value) AS label, " + counterTotals + ", groupArray(sk), sum(if(" + counted + ", " + order + ", 0)) FROM (")
 	b.WriteString(withSketch)
-	b.WriteString(") WHERE if(value = '', ?, value) IN (SELECT l FROM (SELECT if(value = '', ?, value) AS l, ")
+	b.WriteString(") WHERE if(value = '', ?, value) IN (SELECT l FROM (SELECT if(value = '', ?, value) AS l, sum(")
 	b.WriteString(order)
-	b.WriteString(" AS b FROM (")
+	b.WriteString(") AS b FROM (")
 	b.WriteString(counters)
-	b.WriteString(") GROUP BY l ORDER BY b DESC, l LIMIT ?)) GROUP BY label")
-	args := []any{empty}
+	b.WriteString(") WHERE " + counted + " GROUP BY l ORDER BY b DESC, l LIMIT ?)) GROUP BY label")
+	args := []any{empty, min}
 	args = append(args, a1...)
 	args = append(args, empty, empty)
 	args = append(args, a2...)
-	args = append(args, uint64(n+1))
+	args = append(args, min, uint64(n+1))
 	return b.String(), args
 }
 
@@ -124,72 +134,104 @@ func (p *Plan) fastBreakdown(ctx context.Context, q Querier, goals []string) ([]
 	if need < 1 {
 		return nil, false, nil
 	}
-	for n := need + max(need, minCandidates); n <= maxCandidates; n *= 4 {
-		rows, err := p.readLabels(ctx, q, order, n, goals)
+	min := uint64(0)
+	if len(p.srcs.days) >= prefilterDays && longTail(p.storedDim) {
+		min = prefilterMin
+	}
+	for n := need + max(need, minCandidates); n <= maxCandidates; {
+		rows, partial, err := p.readLabels(ctx, q, order, n, min, goals)
 		if err != nil {
 			return nil, false, err
 		}
-		if len(rows) <= n {
+		if min == 0 && len(rows) <= n {
 			// Every label is here: fold them as a full read would.
 			groups, err := p.group(rows)
 			return groups, true, err
 		}
-		if groups, ok := p.settle(rows, need); ok {
+		// The labels not read have at most the partial bound of the
+		// first one left out, plus what the prefilter left out.
+		var cap uint64
+		if len(rows) > n {
+			cap = partial[n]
+			rows = rows[:n]
+		}
+		if min > 0 {
+			cap += (min - 1) * uint64(len(p.srcs.days))
+		}
+		if groups, ok := p.settle(rows, need, p.limitOf(cap)); ok {
 			return groups, true, nil
+		}
+		if min > 0 {
+			min = 0 // rank by every row, same n
+		} else {
+			n *= 4
 		}
 	}
 	return nil, false, nil
 }
 
-// readLabels runs fastSQL and merges each label's sketches.
-func (p *Plan) readLabels(ctx context.Context, q Querier, order string, n int, goals []string) ([]row, error) {
-	query, args := p.fastSQL(order, n, goals)
+// readLabels runs fastSQL and merges each label's sketches. It returns the
+// rows in ranking order (partial bound descending, then label) and their
+// partial bounds.
+func (p *Plan) readLabels(ctx context.Context, q Querier, order string, n int, min uint64, goals []string) ([]row, []uint64, error) {
+	query, args := p.fastSQL(order, n, min, goals)
 	rs, err := q.Query(ctx, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("query %s: %w", p.storedDimName(), err)
+		return nil, nil, fmt.Errorf("query %s: %w", p.storedDimName(), err)
 	}
 	defer rs.Close()
-	var out []row
+	type ranked struct {
+		r        row
+		partial  uint64
+		sketches []string
+	}
+	var out []ranked
 	for rs.Next() {
-		var (
-			r        row
-			sketches []string
-		)
+		var x ranked
+		r := &x.r
 		if err := rs.Scan(&r.label, &r.pageviews, &r.events, &r.visits, &r.bounces, &r.duration,
-			&r.engagements, &r.scrollSum, &r.engagedMS, &sketches); err != nil {
-			return nil, fmt.Errorf("read %s: %w", p.storedDimName(), err)
+			&r.engagements, &r.scrollSum, &r.engagedMS, &x.sketches, &x.partial); err != nil {
+			return nil, nil, fmt.Errorf("read %s: %w", p.storedDimName(), err)
 		}
 		r.value = r.label
-		r.sketch = sketch.New()
-		for _, s := range sketches {
-			if err := r.sketch.MergeBinary([]byte(s)); err != nil {
-				return nil, fmt.Errorf("read %s: %w", p.storedDimName(), err)
-			}
-		}
-		out = append(out, r)
+		out = append(out, x)
 	}
 	if err := rs.Err(); err != nil {
-		return nil, fmt.Errorf("read %s: %w", p.storedDimName(), err)
+		return nil, nil, fmt.Errorf("read %s: %w", p.storedDimName(), err)
 	}
-	return out, nil
+	if err := parallel(len(out), func(i int) error {
+		var err error
+		if out[i].r.sketch, err = sketch.UnionBinary(out[i].sketches); err != nil {
+			return fmt.Errorf("read %s: %w", p.storedDimName(), err)
+		}
+		out[i].sketches = nil
+		out[i].r.visitors() // estimated here, in parallel, and kept
+		return nil
+	}); err != nil {
+		return nil, nil, err
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].partial != out[j].partial {
+			return out[i].partial > out[j].partial
+		}
+		return out[i].r.label < out[j].r.label
+	})
+	rows := make([]row, len(out))
+	partial := make([]uint64, len(out))
+	for i := range out {
+		rows[i], partial[i] = out[i].r, out[i].partial
+	}
+	return rows, partial, nil
 }
 
-// settle decides the page from the n+1 labels with the highest bounds: the
-// first n are candidates, the last one's bound caps every label not read.
-// It reports false unless at least need candidates are shown (at or above
-// the threshold, passing the filters) and the need-th of them, in the
-// request's order, beats that cap on the first order metric.
-func (p *Plan) settle(rows []row, need int) ([]*group, bool) {
-	sort.Slice(rows, func(i, j int) bool {
-		bi, bj := p.bound(&rows[i].counts), p.bound(&rows[j].counts)
-		if bi != bj {
-			return bi > bj
-		}
-		return rows[i].label < rows[j].label
-	})
-	limit := p.limitOf(p.bound(&rows[len(rows)-1].counts))
+// settle decides the page from candidate labels, given limit, the largest
+// value of the first order metric any other label can have. It reports
+// false unless at least need candidates are shown (at or above the
+// threshold, passing the filters) and the need-th of them, in the request's
+// order, beats limit.
+func (p *Plan) settle(rows []row, need int, limit uint64) ([]*group, bool) {
 	var shown []*group
-	for i := range rows[:len(rows)-1] {
+	for i := range rows {
 		r := &rows[i]
 		if r.label == OtherLabel || r.visitors() < uint64(p.min) || !matchAll(p.filters, r.label) {
 			continue
@@ -207,4 +249,45 @@ func (p *Plan) settle(rows []row, need int) ([]*group, bool) {
 		return nil, false
 	}
 	return shown, true
+}
+
+// parallel runs f(0..n-1) on up to GOMAXPROCS goroutines and returns the
+// first error: the sketch unions and estimates of a query's rows are
+// independent, and most of its Go time.
+func parallel(n int, f func(i int) error) error {
+	workers := min(runtime.GOMAXPROCS(0), n)
+	if workers <= 1 {
+		for i := range n {
+			if err := f(i); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	var (
+		next  atomic.Int64
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+	)
+	for range workers {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				if err := f(i); err != nil {
+					mu.Lock()
+					if first == nil {
+						first = err
+					}
+					mu.Unlock()
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return first
 }

@@ -182,7 +182,10 @@ func (p *Plan) SQL(goals []string) (string, []any) {
 	} else {
 		b.WriteString("emptyArrayString()")
 	}
-	inner, args := p.inner(s, p.sketches, goals)
+	if s.estimates {
+		b.WriteString(", sum(vs), max(d)")
+	}
+	inner, args := p.inner(s, p.sketches, goals, false)
 	b.WriteString(" FROM (" + inner + ") GROUP BY ")
 	if p.gran != noTime {
 		b.WriteString("hour, ")

@@ -24,6 +24,11 @@ type sources struct {
 	vers []uint64
 	// hours are the [from, to) spans read from stats_hourly.
 	hours [][2]time.Time
+	// estimates says that the daily rows are read without their sketches,
+	// with the estimate stored next to them (stats_daily.visitors): for a
+	// daily series of the site totals whose every daily day is a bucket of
+	// its own, the estimate of the bucket is the day's.
+	estimates bool
 }
 
 // hourlySources reads the whole range from stats_hourly.
@@ -89,6 +94,20 @@ func (p *Plan) chooseSources(first, last time.Time, rolled map[time.Time]uint64)
 	if cur.Before(p.end) {
 		s.hours = append(s.hours, [2]time.Time{cur, p.end})
 	}
+	s.estimates = len(s.days) > 0 && p.gran == byDay && p.storedDim == "" && p.sketches
+	for _, d := range s.days {
+		if !s.estimates {
+			break
+		}
+		// A bucket is a run of hours with one label: the day is a bucket of
+		// its own unless the hour before or after it, in the range, shares
+		// its label (a 25-hour local day around a UTC day).
+		before, after := d.Add(-time.Hour), d.Add(24*time.Hour)
+		if (!before.Before(p.start) && p.bucketLabel(before) == p.bucketLabel(d)) ||
+			(after.Before(p.end) && p.bucketLabel(after) == p.bucketLabel(d.Add(23*time.Hour))) {
+			s.estimates = false
+		}
+	}
 	return s
 }
 
@@ -98,18 +117,22 @@ const (
 	hourlyColumns = "hour, value, argMax(pageviews, ver) AS pv, argMax(events, ver) AS ev" +
 		", argMax(visits, ver) AS vi, argMax(bounces, ver) AS bo, argMax(duration, ver) AS du" +
 		", argMax(engagements, ver) AS en, argMax(scroll_sum, ver) AS sc, argMax(engaged_ms, ver) AS em"
-	hourlySketch  = ", argMax(sketch, ver) AS sk"
-	dailyColumns  = "toDateTime(day, 'UTC') AS hour, value, pageviews AS pv, events AS ev, visits AS vi, bounces AS bo, duration AS du, engagements AS en, scroll_sum AS sc, engaged_ms AS em"
-	dailySketch   = ", sketch AS sk"
-	counterTotals = "sum(pv), sum(ev), sum(vi), sum(bo), sum(du), sum(en), sum(sc), sum(em)"
+	hourlySketch = ", argMax(sketch, ver) AS sk"
+	dailyColumns = "toDateTime(day, 'UTC') AS hour, value, pageviews AS pv, events AS ev, visits AS vi, bounces AS bo, duration AS du, engagements AS en, scroll_sum AS sc, engaged_ms AS em"
+	dailySketch  = ", sketch AS sk"
+	// In estimates mode the daily rows carry their estimate instead.
+	hourlyNoEstimate = ", toUInt64(0) AS vs"
+	dailyEstimate    = ", '' AS sk, visitors AS vs"
+	counterTotals    = "sum(pv), sum(ev), sum(vi), sum(bo), sum(du), sum(en), sum(sc), sum(em)"
 )
 
 // inner returns the query of the plan's rows with the columns hour, value,
 // pv, ev, vi, bo, du, en, sc, em (and sk with sketches): the latest version
 // of every hourly key of the hourly spans, and the rows of the rolls in
 // force of the daily days, united. goals, if not nil, restricts event:props
-// rows to these custom events.
-func (p *Plan) inner(s *sources, sketches bool, goals []string) (string, []any) {
+// rows to these custom events. With source, a column d says which table a
+// row comes from: 0 stats_hourly, 1 stats_daily.
+func (p *Plan) inner(s *sources, sketches bool, goals []string, source bool) (string, []any) {
 	var b strings.Builder
 	var args []any
 	filters := func() {
@@ -126,6 +149,12 @@ func (p *Plan) inner(s *sources, sketches bool, goals []string) (string, []any) 
 		b.WriteString("SELECT " + hourlyColumns)
 		if sketches {
 			b.WriteString(hourlySketch)
+			if s.estimates {
+				b.WriteString(hourlyNoEstimate)
+			}
+		}
+		if source || s.estimates {
+			b.WriteString(", 0 AS d")
 		}
 		b.WriteString(" FROM stats_hourly WHERE site = ? AND dimension = ? AND ")
 		args = append(args, p.site.ID, p.storedDim)
@@ -154,8 +183,14 @@ func (p *Plan) inner(s *sources, sketches bool, goals []string) (string, []any) 
 			b.WriteString(" UNION ALL ")
 		}
 		b.WriteString("SELECT " + dailyColumns)
-		if sketches {
+		switch {
+		case sketches && s.estimates:
+			b.WriteString(dailyEstimate)
+		case sketches:
 			b.WriteString(dailySketch)
+		}
+		if source || s.estimates {
+			b.WriteString(", 1 AS d")
 		}
 		// The versions name the rolls: ver is unique to a roll of a day
 		// (schema/rollup), so older rolls still waiting for a merge, and

@@ -3,7 +3,9 @@
 -- of one (site, dimension, goal, value): the latest version of every hourly
 -- key, counters summed over hours and writers, sketches merged (only Go can
 -- merge them, so no materialized view: the hourly rows are cumulative and
--- rewritten on every flush anyway). Same meanings as in stats_hourly.
+-- rewritten on every flush anyway). Same meanings as in stats_hourly;
+-- visitors is the estimate of the row's sketch, so that a daily series of
+-- the site totals needs no sketch at all.
 --
 -- A day is rolled up whole, as one INSERT, and then recorded in
 -- stats_daily_rolls; every roll of a day has its own ver, and readers take
@@ -25,6 +27,7 @@ CREATE TABLE IF NOT EXISTS stats_daily (
     engagements UInt64,
     scroll_sum  UInt64,
     engaged_ms  UInt64,
+    visitors    UInt64,
     sketch      String
 ) ENGINE = ReplacingMergeTree(ver)
 PARTITION BY toYYYYMM(day)

@@ -274,7 +274,7 @@ GROUP BY dimension, goal, value`, site, day.Unix(), day.Add(24*time.Hour).Unix()
 	}
 	defer rs.Close()
 	batch, err := db.Conn.PrepareBatch(ctx, "INSERT INTO stats_daily (site, day, dimension, goal, value, ver, "+
-		"pageviews, events, visits, bounces, duration, engagements, scroll_sum, engaged_ms, sketch)")
+		"pageviews, events, visits, bounces, duration, engagements, scroll_sum, engaged_ms, visitors, sketch)")
 	if err != nil {
 		return 0, fmt.Errorf("roll up %s %s: %w", site, day.Format(time.DateOnly), err)
 	}
@@ -293,11 +293,11 @@ GROUP BY dimension, goal, value`, site, day.Unix(), day.Add(24*time.Hour).Unix()
 		}
 		fingerprint += fp // wraps, as ClickHouse's sum does
 		keys += k
-		sk, err := union(sks)
+		sk, visitors, err := union(sks)
 		if err != nil {
 			return 0, fmt.Errorf("roll up %s %s %s: %w", site, day.Format(time.DateOnly), dim, err)
 		}
-		if err := batch.Append(site, day, dim, goal, value, ver, c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], sk); err != nil {
+		if err := batch.Append(site, day, dim, goal, value, ver, c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], visitors, sk); err != nil {
 			return 0, fmt.Errorf("roll up %s %s: %w", site, day.Format(time.DateOnly), err)
 		}
 		n++
@@ -340,28 +340,24 @@ func Version(day, now time.Time, prevVer uint64) uint64 {
 }
 
 // union merges stored sketches into one stored sketch ("" when all are
-// empty). Estimate settles the form (sparse or dense) as a reader's union
-// would, so that merging daily sketches gives what merging the hourly ones
-// gives.
-func union(stored []string) (string, error) {
-	var s *sketch.Sketch
+// empty) and returns its estimate. Estimate settles the form (sparse or
+// dense) as a reader's union would, so that merging daily sketches gives
+// what merging the hourly ones gives.
+func union(stored []string) (string, uint64, error) {
+	empty := true
 	for _, b := range stored {
-		if b == "" {
-			continue
-		}
-		if s == nil {
-			s = sketch.New()
-		}
-		if err := s.MergeBinary([]byte(b)); err != nil {
-			return "", err
-		}
+		empty = empty && b == ""
 	}
-	if s == nil {
-		return "", nil
+	if empty {
+		return "", 0, nil
 	}
-	s.Estimate()
+	s, err := sketch.UnionBinary(stored)
+	if err != nil {
+		return "", 0, err
+	}
+	n := s.Estimate()
 	b, err := s.MarshalBinary()
-	return string(b), err
+	return string(b), n, err
 }
 
 func utcDay(t time.Time) time.Time {
