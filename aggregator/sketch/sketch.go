@@ -145,39 +145,62 @@ func (s *Sketch) MergeBinary(b []byte) error {
 
 // UnionBinary returns the union of stored sketches (empty ones skipped).
 // Merging sparse sketches one by one into a growing sparse sketch costs its
-// whole sorted list every time; a day of the dashboard's reads has
-// thousands of such unions. So the entries of the sparse inputs are
-// collected, sorted and deduplicated once and the union decoded from them
-// in the stored form; dense inputs are then merged into it (dense). The
-// result holds exactly the entries (or registers) one by one merging would,
-// and estimates the same (see Estimate).
+// whole sorted list every time; the dashboard's reads have thousands of
+// such unions. So the distinct keys of the sparse inputs are collected
+// first, the largest input first: once there are denseAt of them, the union
+// estimates at least denseAt and is dense (see Estimate), and every input
+// is merged into a dense sketch, which costs only its own entries;
+// otherwise the union is decoded from the sorted keys in the stored form.
+// Either way it holds exactly the keys (or registers) that merging one by
+// one gives, and estimates the same.
 func UnionBinary(stored []string) (*Sketch, error) {
-	var (
-		keys  []uint32
-		dense []string
-	)
+	inputs := make([]string, 0, len(stored))
 	for _, b := range stored {
-		if len(b) == 0 {
-			continue
+		if len(b) > 0 {
+			inputs = append(inputs, b)
 		}
+	}
+	slices.SortStableFunc(inputs, func(a, b string) int { return len(b) - len(a) })
+	dense := false
+	seen := map[uint32]struct{}{}
+	var keys []uint32
+	for _, b := range inputs {
 		var ok bool
-		if keys, ok = sparseKeys(b, keys); !ok {
-			if len(b) >= 4 && b[3] == 0 {
-				dense = append(dense, b)
-				continue
+		if keys, ok = sparseKeys(b, keys[:0]); !ok {
+			if b[3] != 0 { // neither sparse nor dense: let the library say why
+				return unionSlow(stored)
 			}
+			dense = true
+			break
+		}
+		for _, k := range keys {
+			seen[k] = struct{}{}
+		}
+		if len(seen) >= denseAt {
+			dense = true
+			break
+		}
+	}
+	if !dense {
+		keys = keys[:0]
+		for k := range seen {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		u, err := Unmarshal(sparseBinary(keys))
+		if err != nil {
 			return unionSlow(stored)
 		}
+		return u, nil
 	}
-	slices.Sort(keys)
-	keys = slices.Compact(keys)
-	u, err := Unmarshal(sparseBinary(keys))
-	if err != nil {
-		return unionSlow(stored)
-	}
-	for _, b := range dense {
-		if err := u.MergeBinary([]byte(b)); err != nil {
+	u := &Sketch{hll: hyperloglog.NewNoSparse(), dense: true, used: true, adds: 128}
+	for _, b := range inputs {
+		o, err := Unmarshal([]byte(b))
+		if err != nil {
 			return nil, err
+		}
+		if err := u.hll.Merge(o.hll); err != nil {
+			return nil, fmt.Errorf("merge sketch: %w", err)
 		}
 	}
 	return u, nil

@@ -81,9 +81,7 @@ func (p *Plan) limitOf(b uint64) uint64 {
 
 // longTail reports whether a dimension has thousands of values a month,
 // mostly seen a few times a day: pages, entry and exit pages, property
-// values, regions. Their ranking is prefiltered; a shorter dimension is
-// read whole at once (with the prefilter, a breakdown with fewer values than
-// the page needs would take a second query).
+// values, regions. Only those are ranked before their sketches are read.
 func longTail(dim string) bool {
 	switch kindOf(dim) {
 	case rowPage, rowEntryExit, rowProps:
@@ -124,7 +122,9 @@ func (p *Plan) fastSQL(order string, n int, min uint64, goals []string) (string,
 // settle the page; then the caller reads everything.
 func (p *Plan) fastBreakdown(ctx context.Context, q Querier, goals []string) ([]*group, bool, error) {
 	order := p.fastOrder()
-	if order == "" {
+	if order == "" || !longTail(p.storedDim) {
+		// A short breakdown is read whole in one pass: ranking first
+		// would only add a second one.
 		return nil, false, nil
 	}
 	if err := p.loadSources(ctx, q); err != nil {
@@ -135,7 +135,7 @@ func (p *Plan) fastBreakdown(ctx context.Context, q Querier, goals []string) ([]
 		return nil, false, nil
 	}
 	min := uint64(0)
-	if len(p.srcs.days) >= prefilterDays && longTail(p.storedDim) {
+	if len(p.srcs.days) >= prefilterDays {
 		min = prefilterMin
 	}
 	for n := need + max(need, minCandidates); n <= maxCandidates; {

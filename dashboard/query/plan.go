@@ -73,6 +73,8 @@ type Plan struct {
 	srcs *sources
 	// hourlyOnly makes the plan read stats_hourly only (see HourlyOnly).
 	hourlyOnly bool
+	// rolls is shared by the plans of one request.
+	rolls *rollCache
 }
 
 // HourlyOnly makes the plan, and the plans it runs with it, read
@@ -112,18 +114,19 @@ func (r *Request) Resolve(site Site, now time.Time) (*Plan, error) {
 			gran = byHour
 		}
 	}
-	p := r.plan(site, loc, start, end, gran)
+	rolls := &rollCache{}
+	p := r.plan(site, loc, start, end, gran, rolls)
 	if c := r.Include.Comparisons; c != nil {
 		cs, ce := c.bounds(r.DateRange, loc, now, start, end)
 		// The same buckets as the main period, so that they pair up.
-		p.comparison = r.plan(site, loc, cs, ce, gran)
+		p.comparison = r.plan(site, loc, cs, ce, gran, rolls)
 	}
 	return p, nil
 }
 
 // plan resolves the request for the UTC hours start..end.
-func (r *Request) plan(site Site, loc *time.Location, start, end time.Time, gran granularity) *Plan {
-	p := &Plan{req: r, site: site, loc: loc, min: site.MinVisitors, start: start, end: end, gran: gran}
+func (r *Request) plan(site Site, loc *time.Location, start, end time.Time, gran granularity, rolls *rollCache) *Plan {
+	p := &Plan{req: r, site: site, loc: loc, min: site.MinVisitors, start: start, end: end, gran: gran, rolls: rolls}
 	if p.min <= 0 {
 		p.min = DefaultMinVisitors
 	}
@@ -144,7 +147,7 @@ func (r *Request) plan(site Site, loc *time.Location, start, end time.Time, gran
 			Filters:   r.Filters,
 			OrderBy:   []Order{{Key: MetricVisitors, Direction: "desc"}},
 		}
-		p.totals = t.plan(site, loc, start, end, noTime)
+		p.totals = t.plan(site, loc, start, end, noTime, rolls)
 	}
 	return p
 }
@@ -200,7 +203,7 @@ func (p *Plan) SQL(goals []string) (string, []any) {
 func (p *Plan) goalPlan() *Plan {
 	g := &Plan{
 		req: p.req, site: p.site, loc: p.loc, min: p.min, start: p.start, end: p.end,
-		storedDim: schema.DimGoal, filters: p.goalFilters, sketches: true, hourlyOnly: p.hourlyOnly,
+		storedDim: schema.DimGoal, filters: p.goalFilters, sketches: true, hourlyOnly: p.hourlyOnly, rolls: p.rolls,
 	}
 	g.values = pushdown(g.filters)
 	return g

@@ -466,6 +466,12 @@ func (p *Plan) read(ctx context.Context, q Querier, goals []string) ([]row, erro
 			if out[i].sketch, err = sketch.UnionBinary(sketches[i]); err != nil {
 				return fmt.Errorf("read %s: %w", p.storedDimName(), err)
 			}
+			if p.storedDim != schema.DimTotal && p.gran == noTime {
+				// A value's row is its total over the range: the
+				// k-anonymity fold needs its estimate, computed here in
+				// parallel and kept.
+				out[i].visitors()
+			}
 			return nil
 		}); err != nil {
 			return nil, err

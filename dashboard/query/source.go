@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -51,10 +52,38 @@ func (p *Plan) loadSources(ctx context.Context, q Querier) error {
 		p.srcs = p.hourlySources()
 		return nil
 	}
-	rs, err := q.Query(ctx, "SELECT day, max(ver) FROM stats_daily_rolls WHERE site = ? AND day >= toDate(?) AND day < toDate(?) GROUP BY day",
-		p.site.ID, first.Format(dateLayout), last.Format(dateLayout))
+	rolled, err := p.rolls.get(ctx, q, p.site.ID, first, last)
 	if err != nil {
-		return fmt.Errorf("query stats_daily_rolls: %w", err)
+		return err
+	}
+	p.srcs = p.chooseSources(first, last, rolled)
+	return nil
+}
+
+// rollCache holds the rolls of stats_daily_rolls that the plans of one
+// request read (the plan, its percentage base and goal selection share a
+// range), so that they ask ClickHouse once.
+type rollCache struct {
+	mu sync.Mutex
+	m  map[[2]time.Time]map[time.Time]uint64
+}
+
+// get returns the version of the roll in force of every rolled day of site
+// in [first, last).
+func (c *rollCache) get(ctx context.Context, q Querier, site string, first, last time.Time) (map[time.Time]uint64, error) {
+	if c == nil {
+		c = &rollCache{}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	key := [2]time.Time{first, last}
+	if r, ok := c.m[key]; ok {
+		return r, nil
+	}
+	rs, err := q.Query(ctx, "SELECT day, max(ver) FROM stats_daily_rolls WHERE site = ? AND day >= toDate(?) AND day < toDate(?) GROUP BY day",
+		site, first.Format(dateLayout), last.Format(dateLayout))
+	if err != nil {
+		return nil, fmt.Errorf("query stats_daily_rolls: %w", err)
 	}
 	defer rs.Close()
 	rolled := map[time.Time]uint64{}
@@ -62,16 +91,19 @@ func (p *Plan) loadSources(ctx context.Context, q Querier) error {
 		var day time.Time
 		var ver uint64
 		if err := rs.Scan(&day, &ver); err != nil {
-			return fmt.Errorf("read stats_daily_rolls: %w", err)
+			return nil, fmt.Errorf("read stats_daily_rolls: %w", err)
 		}
 		y, m, d := day.Date()
 		rolled[time.Date(y, m, d, 0, 0, 0, 0, time.UTC)] = ver
 	}
 	if err := rs.Err(); err != nil {
-		return fmt.Errorf("read stats_daily_rolls: %w", err)
+		return nil, fmt.Errorf("read stats_daily_rolls: %w", err)
 	}
-	p.srcs = p.chooseSources(first, last, rolled)
-	return nil
+	if c.m == nil {
+		c.m = map[[2]time.Time]map[time.Time]uint64{}
+	}
+	c.m[key] = rolled
+	return rolled, nil
 }
 
 // chooseSources splits the range into the rolled days of [first, last) that
