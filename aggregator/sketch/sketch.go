@@ -162,7 +162,11 @@ func UnionBinary(stored []string) (*Sketch, error) {
 	}
 	slices.SortStableFunc(inputs, func(a, b string) int { return len(b) - len(a) })
 	dense := false
-	seen := map[uint32]struct{}{}
+	size := 0 // about the keys of the inputs: 1-5 bytes each
+	for _, b := range inputs {
+		size += len(b) / 3
+	}
+	seen := make(map[uint32]struct{}, min(size, 2*denseAt))
 	var keys []uint32
 	for _, b := range inputs {
 		var ok bool
