@@ -212,8 +212,8 @@ func rollupCommand(ctx context.Context, db *schema.DB, all bool, logger *slog.Lo
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "rollup: %d days rolled up (%d rows), %d days compared with stats_hourly, in %s\n",
-		p.Rolled, p.Rows, p.Checked, p.Duration.Round(time.Millisecond))
+	fmt.Fprintf(stdout, "rollup: %d days rolled up (%d rows with %d months), %d days compared with stats_hourly, in %s\n",
+		p.Rolled, p.Rows, p.Months, p.Checked, p.Duration.Round(time.Millisecond))
 	return nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -63,9 +64,18 @@ type Plan struct {
 	Rollups []PartitionDrop `json:"rollup_partitions"`
 }
 
-// rollupTables are the daily rollups of stats_hourly (schema/rollup),
-// partitioned by toYYYYMM(day): they follow its retention.
-var rollupTables = []string{"stats_daily", "stats_daily_rolls"}
+// rollupTables are the daily and monthly rollups of stats_hourly
+// (schema/rollup), partitioned by toYYYYMM of their date column: they
+// follow its retention.
+var rollupTables = []string{"stats_daily", "stats_daily_rolls", "stats_monthly", "stats_monthly_rolls"}
+
+// rollupDate is the date column of a rollup table.
+func rollupDate(table string) string {
+	if strings.HasPrefix(table, "stats_monthly") {
+		return "month"
+	}
+	return "day"
+}
 
 // DropsDays is how long the per-minute counts of dropped requests are kept.
 const DropsDays = 31
@@ -170,7 +180,7 @@ func PlanRetention(ctx context.Context, db *DB, retention map[string]int, now ti
 		for _, table := range rollupTables {
 			var r uint64
 			if err := db.Conn.QueryRow(ctx,
-				"SELECT count() FROM "+table+" WHERE site = ? AND day >= toDate(?) AND day < toDate(?)",
+				"SELECT count() FROM "+table+" WHERE site = ? AND "+rollupDate(table)+" >= toDate(?) AND "+rollupDate(table)+" < toDate(?)",
 				site, keepAll.Format(time.DateOnly), cut.Format(time.DateOnly)).Scan(&r); err != nil {
 				return nil, fmt.Errorf("retention: count rows of %s in %s: %w", site, table, err)
 			}
@@ -224,7 +234,7 @@ func (p *Plan) Apply(ctx context.Context, db *DB, wait time.Duration) error {
 			return fmt.Errorf("retention: delete rows of %s: %w", d.Site, err)
 		}
 		for _, table := range rollupTables {
-			if err := db.Conn.Exec(ctx, "ALTER TABLE "+table+" DELETE WHERE site = ? AND day < toDate(?)",
+			if err := db.Conn.Exec(ctx, "ALTER TABLE "+table+" DELETE WHERE site = ? AND "+rollupDate(table)+" < toDate(?)",
 				d.Site, d.Before.Format(time.DateOnly)); err != nil {
 				return fmt.Errorf("retention: delete rows of %s from %s: %w", d.Site, table, err)
 			}

@@ -212,11 +212,11 @@ func TestPurgeSite(t *testing.T) {
 		t.Fatal(err)
 	}
 	if want := []schema.TableRows{{Table: "drops_minutely", Rows: 0}, {Table: "stats_daily", Rows: 2}, {Table: "stats_daily_rolls", Rows: 2},
-		{Table: "stats_hourly", Rows: 3}, {Table: "stats_minutely", Rows: 0}}; !reflect.DeepEqual(before, want) {
+		{Table: "stats_hourly", Rows: 3}, {Table: "stats_minutely", Rows: 0}, {Table: "stats_monthly", Rows: 0}, {Table: "stats_monthly_rolls", Rows: 0}}; !reflect.DeepEqual(before, want) {
 		t.Errorf("before = %+v, want %+v", before, want)
 	}
 	if want := []schema.TableRows{{Table: "drops_minutely", Rows: 0}, {Table: "stats_daily", Rows: 0}, {Table: "stats_daily_rolls", Rows: 0},
-		{Table: "stats_hourly", Rows: 0}, {Table: "stats_minutely", Rows: 0}}; !reflect.DeepEqual(after, want) {
+		{Table: "stats_hourly", Rows: 0}, {Table: "stats_minutely", Rows: 0}, {Table: "stats_monthly", Rows: 0}, {Table: "stats_monthly_rolls", Rows: 0}}; !reflect.DeepEqual(after, want) {
 		t.Errorf("after = %+v, want %+v", after, want)
 	}
 	if got := countRollups(t, db, "keep.example"); got != [2]uint64{1, 1} {

@@ -135,7 +135,7 @@ func (p *Plan) fastBreakdown(ctx context.Context, q Querier, goals []string) ([]
 		return nil, false, nil
 	}
 	min := uint64(0)
-	if len(p.srcs.days) >= prefilterDays {
+	if len(p.srcs.days)+31*len(p.srcs.months) >= prefilterDays {
 		min = prefilterMin
 	}
 	for n := need + max(need, minCandidates); n <= maxCandidates; {
@@ -156,7 +156,8 @@ func (p *Plan) fastBreakdown(ctx context.Context, q Querier, goals []string) ([]
 			rows = rows[:n]
 		}
 		if min > 0 {
-			cap += (min - 1) * uint64(len(p.srcs.days))
+			// At most one daily or monthly row per day or month.
+			cap += (min - 1) * uint64(len(p.srcs.days)+len(p.srcs.months))
 		}
 		if groups, ok := p.settle(rows, need, p.limitOf(cap)); ok {
 			return groups, true, nil

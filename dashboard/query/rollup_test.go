@@ -29,7 +29,7 @@ var rollupNow = time.Date(2026, 11, 27, 10, 30, 0, 0, time.UTC)
 // tail (most below any threshold), one writer folds values past a small cap
 // into "(other)", and one hour has a burst of visitors large enough to turn
 // sketches dense.
-func genTraffic(t *testing.T, db *schema.DB, seed uint64, from, to time.Time) {
+func genTraffic(t *testing.T, db *schema.DB, seed uint64, from, to time.Time, light bool) {
 	t.Helper()
 	ctx := context.Background()
 	clock := from
@@ -53,7 +53,10 @@ func genTraffic(t *testing.T, db *schema.DB, seed uint64, from, to time.Time) {
 	for h := from; h.Before(to); h = h.Add(time.Hour) {
 		day := h.Unix() / 86400
 		visits := 40 + r.IntN(40)
-		if h.Hour() == 14 && day%3 == 0 {
+		switch {
+		case light:
+			visits = 3 + r.IntN(5)
+		case h.Hour() == 14 && day%3 == 0:
 			visits = 2600 // a burst: dense sketches for the day's totals, sources, countries
 		}
 		var evs []aggregator.Event
@@ -149,6 +152,12 @@ var rollupRequests = []string{
 	`"metrics":["visitors","events"],"date_range":"7d","dimensions":["event:props:plan"],"pagination":{"limit":5}`,
 	`"metrics":["visitors","pageviews"],"date_range":"7d","filters":[["is","event:page",["/p/3"]]]`,
 	`"metrics":["visitors","pageviews"],"date_range":"7d","filters":[["is","event:page",["(other)"]]]`,
+	// Ranges with the whole of October: read from stats_monthly.
+	`"metrics":["visitors","visits","pageviews","bounce_rate","visit_duration"],"date_range":["2026-09-29","2026-11-26"]`,
+	`"metrics":["visitors","pageviews"],"date_range":["2026-10-01","2026-10-31"],"dimensions":["event:page"],"pagination":{"limit":20}`,
+	`"metrics":["visitors","percentage"],"date_range":["2026-09-30","2026-11-02"],"dimensions":["visit:country"]`,
+	`"metrics":["visitors","pageviews"],"date_range":["2026-09-29","2026-11-26"],"dimensions":["time:day"]`,
+	`"metrics":["visitors","events"],"date_range":["2026-09-29","2026-11-20"],"dimensions":["event:props:plan"],"filters":[["is","event:goal",["Signup"]]],"pagination":{"limit":5}`,
 }
 
 // answers runs every request for site at rollupNow, once as planned and
@@ -178,7 +187,7 @@ func answers(t *testing.T, db *schema.DB, site Site) (planned, hourly []string, 
 			} else {
 				planned = append(planned, string(b))
 				if p.srcs != nil {
-					daily += len(p.srcs.days)
+					daily += len(p.srcs.days) + 100*len(p.srcs.months)
 				}
 			}
 		}
@@ -189,14 +198,17 @@ func answers(t *testing.T, db *schema.DB, site Site) (planned, hourly []string, 
 func TestRollupAnswersEqualHourly(t *testing.T) {
 	db := chtest.NewDB(t)
 	ctx := context.Background()
-	genTraffic(t, db, 1, time.Date(2026, 11, 18, 0, 0, 0, 0, time.UTC), rollupNow.Truncate(time.Hour).Add(time.Hour))
+	// A light October, so that a whole month is rolled up too, then busy
+	// days up to now.
+	genTraffic(t, db, 3, time.Date(2026, 9, 29, 0, 0, 0, 0, time.UTC), time.Date(2026, 11, 18, 0, 0, 0, 0, time.UTC), true)
+	genTraffic(t, db, 1, time.Date(2026, 11, 18, 0, 0, 0, 0, time.UTC), rollupNow.Truncate(time.Hour).Add(time.Hour), false)
 	job := rollup.New(rollup.Options{DB: db, Now: func() time.Time { return rollupNow }})
 	p, err := job.Run(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Rolled != 9 { // 2026-11-18 .. 2026-11-26
-		t.Fatalf("rolled %d days, want 9", p.Rolled)
+	if p.Rolled != 59 || p.Months != 1 { // 2026-09-29 .. 2026-11-26; October
+		t.Fatalf("rolled %d days and %d months, want 59 and 1", p.Rolled, p.Months)
 	}
 	kolkata := mustLoad(t, "Asia/Kolkata")
 	sites := []Site{
@@ -207,8 +219,8 @@ func TestRollupAnswersEqualHourly(t *testing.T) {
 	for _, site := range sites {
 		t.Run(fmt.Sprintf("%v k=%d", site.Location, site.MinVisitors), func(t *testing.T) {
 			planned, hourly, daily := answers(t, db, site)
-			if daily == 0 {
-				t.Fatal("no request read stats_daily")
+			if daily < 100 {
+				t.Fatalf("stats_daily and stats_monthly read for %d days and %d months", daily%100, daily/100)
 			}
 			for i := range planned {
 				if planned[i] != hourly[i] {
@@ -244,7 +256,7 @@ func TestRollupAnswersEqualHourly(t *testing.T) {
 
 	// Late rows for closed days, as a spool replay after an outage writes
 	// them: a writer of its own, and newer versions of existing keys.
-	genTraffic(t, db, 2, time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC), time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC))
+	genTraffic(t, db, 2, time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC), time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC), false)
 	insertRows(t, db, []StatsRow{{Site: "rollup.example", Dimension: "", Hour: "2026-11-23T10:00:00Z", Writer: "w0-1",
 		Ver: 1 << 62, Pageviews: 5000, Events: 5000, Visits: 4000, From: 1 << 40, To: 1<<40 + 3000}})
 	planned, hourly, _ := answers(t, db, sites[0])
@@ -261,7 +273,7 @@ func TestRollupAnswersEqualHourly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Rolled != 2 || p.Checked == 0 {
+	if p.Rolled != 2 || p.Months != 0 || p.Checked == 0 {
 		t.Fatalf("after late rows: rolled %d, checked %d; want 2 days rolled again", p.Rolled, p.Checked)
 	}
 	planned, hourly, _ = answers(t, db, sites[0])
@@ -287,5 +299,27 @@ func TestRollupAnswersEqualHourly(t *testing.T) {
 	again, _, _ := answers(t, db, sites[0])
 	if strings.Join(again, "\n") != strings.Join(planned, "\n") {
 		t.Error("rolling a day again changed answers")
+	}
+	// A day of October rolled again (late rows found by analytics rollup
+	// --all): readers leave the month's roll, which read the old day roll,
+	// and the next pass rolls the month again.
+	oct := rollup.SiteDay{Site: "rollup.example", Day: time.Date(2026, 10, 15, 0, 0, 0, 0, time.UTC)}
+	insertRows(t, db, []StatsRow{{Site: "rollup.example", Dimension: "", Hour: "2026-10-15T10:00:00Z", Writer: "late",
+		Ver: 1, Pageviews: 70, Events: 70, Visits: 50, From: 1 << 41, To: 1<<41 + 50}})
+	if _, err := rollup.RollDay(ctx, db, oct.Site, oct.Day, rolls[oct].Ver); err != nil {
+		t.Fatal(err)
+	}
+	planned, hourly, _ = answers(t, db, sites[0])
+	for i := range planned {
+		if planned[i] != hourly[i] {
+			t.Errorf("with a stale month: %s\n daily: %s\nhourly: %s", rollupRequests[i], planned[i], hourly[i])
+		}
+	}
+	if p, err := job.Run(ctx); err != nil || p.Months != 1 {
+		t.Fatalf("after a day of October rolled again: %d months rolled, %v; want 1", p.Months, err)
+	}
+	again, _, _ = answers(t, db, sites[0])
+	if strings.Join(again, "\n") != strings.Join(planned, "\n") {
+		t.Error("rolling the month again changed answers")
 	}
 }

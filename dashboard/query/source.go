@@ -23,6 +23,11 @@ type sources struct {
 	// of their rolls in force: exactly one complete roll per day is read.
 	days []time.Time
 	vers []uint64
+	// months are the first days of the UTC months read from stats_monthly
+	// (whole months of a range summed over, whose roll read the day rolls
+	// in force), mvers the versions of their rolls.
+	months []time.Time
+	mvers  []uint64
 	// hours are the [from, to) spans read from stats_hourly.
 	hours [][2]time.Time
 	// estimates says that the daily rows are read without their sketches,
@@ -52,25 +57,32 @@ func (p *Plan) loadSources(ctx context.Context, q Querier) error {
 		p.srcs = p.hourlySources()
 		return nil
 	}
-	rolled, err := p.rolls.get(ctx, q, p.site.ID, first, last)
+	r, err := p.rolls.get(ctx, q, p.site.ID, first, last)
 	if err != nil {
 		return err
 	}
-	p.srcs = p.chooseSources(first, last, rolled)
+	p.srcs = p.chooseSources(first, last, r)
 	return nil
 }
 
-// rollCache holds the rolls of stats_daily_rolls that the plans of one
-// request read (the plan, its percentage base and goal selection share a
-// range), so that they ask ClickHouse once.
+// rollCache holds the rolls of stats_daily_rolls and stats_monthly_rolls
+// that the plans of one request read (the plan, its percentage base and
+// goal selection share a range), so that they ask ClickHouse once.
 type rollCache struct {
 	mu sync.Mutex
-	m  map[[2]time.Time]map[time.Time]uint64
+	m  map[[2]time.Time]*rolled
 }
 
-// get returns the version of the roll in force of every rolled day of site
-// in [first, last).
-func (c *rollCache) get(ctx context.Context, q Querier, site string, first, last time.Time) (map[time.Time]uint64, error) {
+// rolled are the rolls in force of a range: the version of every rolled
+// day, and of every rolled month with the fingerprint and number of the day
+// rolls it read.
+type rolled struct {
+	days   map[time.Time]uint64
+	months map[time.Time][3]uint64
+}
+
+// get returns the rolls in force of site in the days [first, last).
+func (c *rollCache) get(ctx context.Context, q Querier, site string, first, last time.Time) (*rolled, error) {
 	if c == nil {
 		c = &rollCache{}
 	}
@@ -80,40 +92,74 @@ func (c *rollCache) get(ctx context.Context, q Querier, site string, first, last
 	if r, ok := c.m[key]; ok {
 		return r, nil
 	}
-	rs, err := q.Query(ctx, "SELECT day, max(ver) FROM stats_daily_rolls WHERE site = ? AND day >= toDate(?) AND day < toDate(?) GROUP BY day",
-		site, first.Format(dateLayout), last.Format(dateLayout))
+	rs, err := q.Query(ctx, `SELECT 0 AS k, day, max(ver), toUInt64(0), toUInt64(0) FROM stats_daily_rolls
+WHERE site = ? AND day >= toDate(?) AND day < toDate(?) GROUP BY day
+UNION ALL SELECT 1 AS k, month, max(ver), argMax(days_fingerprint, ver), argMax(days, ver) FROM stats_monthly_rolls
+WHERE site = ? AND month >= toDate(?) AND month < toDate(?) GROUP BY month`,
+		site, first.Format(dateLayout), last.Format(dateLayout), site, first.Format(dateLayout), last.Format(dateLayout))
 	if err != nil {
-		return nil, fmt.Errorf("query stats_daily_rolls: %w", err)
+		return nil, fmt.Errorf("query rollups: %w", err)
 	}
 	defer rs.Close()
-	rolled := map[time.Time]uint64{}
+	r := &rolled{days: map[time.Time]uint64{}, months: map[time.Time][3]uint64{}}
 	for rs.Next() {
-		var day time.Time
-		var ver uint64
-		if err := rs.Scan(&day, &ver); err != nil {
-			return nil, fmt.Errorf("read stats_daily_rolls: %w", err)
+		var (
+			kind      uint8
+			day       time.Time
+			ver, f, n uint64
+		)
+		if err := rs.Scan(&kind, &day, &ver, &f, &n); err != nil {
+			return nil, fmt.Errorf("read rollups: %w", err)
 		}
 		y, m, d := day.Date()
-		rolled[time.Date(y, m, d, 0, 0, 0, 0, time.UTC)] = ver
+		day = time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+		if kind == 0 {
+			r.days[day] = ver
+		} else {
+			r.months[day] = [3]uint64{ver, f, n}
+		}
 	}
 	if err := rs.Err(); err != nil {
-		return nil, fmt.Errorf("read stats_daily_rolls: %w", err)
+		return nil, fmt.Errorf("read rollups: %w", err)
 	}
 	if c.m == nil {
-		c.m = map[[2]time.Time]map[time.Time]uint64{}
+		c.m = map[[2]time.Time]*rolled{}
 	}
-	c.m[key] = rolled
-	return rolled, nil
+	c.m[key] = r
+	return r, nil
 }
 
-// chooseSources splits the range into the rolled days of [first, last) that
-// the plan may read whole, and hourly spans for the rest.
-func (p *Plan) chooseSources(first, last time.Time, rolled map[time.Time]uint64) *sources {
+// chooseSources splits the range into the rolled months and days of
+// [first, last) that the plan may read whole, and hourly spans for the rest.
+// A month is read whole when the plan sums over the range, the month lies
+// in it, and its roll read the day rolls now in force.
+func (p *Plan) chooseSources(first, last time.Time, r *rolled) *sources {
 	s := &sources{}
 	cur := p.start
-	for d := first; d.Before(last); d = d.Add(24 * time.Hour) {
-		ver, ok := rolled[d]
+	for d := first; d.Before(last); {
+		if next := d.AddDate(0, 1, 0); p.gran == noTime && d.Day() == 1 && !next.After(last) {
+			if m, ok := r.months[d]; ok {
+				var fp, n uint64
+				for x := d; x.Before(next); x = x.Add(24 * time.Hour) {
+					if v, ok := r.days[x]; ok {
+						fp += v
+						n++
+					}
+				}
+				if n == uint64(next.Sub(d)/(24*time.Hour)) && fp == m[1] && n == m[2] {
+					if cur.Before(d) {
+						s.hours = append(s.hours, [2]time.Time{cur, d})
+					}
+					s.months = append(s.months, d)
+					s.mvers = append(s.mvers, m[0])
+					cur, d = next, next
+					continue
+				}
+			}
+		}
+		ver, ok := r.days[d]
 		if !ok || (p.gran == byDay && p.bucketLabel(d) != p.bucketLabel(d.Add(23*time.Hour))) {
+			d = d.Add(24 * time.Hour)
 			continue
 		}
 		if cur.Before(d) {
@@ -122,6 +168,7 @@ func (p *Plan) chooseSources(first, last time.Time, rolled map[time.Time]uint64)
 		s.days = append(s.days, d)
 		s.vers = append(s.vers, ver)
 		cur = d.Add(24 * time.Hour)
+		d = cur
 	}
 	if cur.Before(p.end) {
 		s.hours = append(s.hours, [2]time.Time{cur, p.end})
@@ -149,9 +196,10 @@ const (
 	hourlyColumns = "hour, value, argMax(pageviews, ver) AS pv, argMax(events, ver) AS ev" +
 		", argMax(visits, ver) AS vi, argMax(bounces, ver) AS bo, argMax(duration, ver) AS du" +
 		", argMax(engagements, ver) AS en, argMax(scroll_sum, ver) AS sc, argMax(engaged_ms, ver) AS em"
-	hourlySketch = ", argMax(sketch, ver) AS sk"
-	dailyColumns = "toDateTime(day, 'UTC') AS hour, value, pageviews AS pv, events AS ev, visits AS vi, bounces AS bo, duration AS du, engagements AS en, scroll_sum AS sc, engaged_ms AS em"
-	dailySketch  = ", sketch AS sk"
+	hourlySketch   = ", argMax(sketch, ver) AS sk"
+	dailyColumns   = "toDateTime(day, 'UTC') AS hour, value, pageviews AS pv, events AS ev, visits AS vi, bounces AS bo, duration AS du, engagements AS en, scroll_sum AS sc, engaged_ms AS em"
+	dailySketch    = ", sketch AS sk"
+	monthlyColumns = "toDateTime(month, 'UTC') AS hour, value, pageviews AS pv, events AS ev, visits AS vi, bounces AS bo, duration AS du, engagements AS en, scroll_sum AS sc, engaged_ms AS em"
 	// In estimates mode the daily rows carry their estimate instead.
 	hourlyNoEstimate = ", toUInt64(0) AS vs"
 	dailyEstimate    = ", '' AS sk, visitors AS vs"
@@ -233,6 +281,26 @@ func (p *Plan) inner(s *sources, sketches bool, goals []string, source bool) (st
 		}
 		b.WriteString(" FROM stats_daily WHERE site = ? AND dimension = ? AND day >= toDate(?) AND day <= toDate(?) AND ver IN ?")
 		args = append(args, p.site.ID, p.storedDim, s.days[0].Format(dateLayout), s.days[len(s.days)-1].Format(dateLayout),
+			clickhouse.GroupSet{Value: vers})
+		filters()
+	}
+	if len(s.months) > 0 {
+		if len(s.hours) > 0 || len(s.days) > 0 {
+			b.WriteString(" UNION ALL ")
+		}
+		b.WriteString("SELECT " + monthlyColumns)
+		if sketches {
+			b.WriteString(dailySketch)
+		}
+		if source {
+			b.WriteString(", 1 AS d")
+		}
+		vers := make([]any, len(s.mvers))
+		for i, v := range s.mvers {
+			vers[i] = v
+		}
+		b.WriteString(" FROM stats_monthly WHERE site = ? AND dimension = ? AND month >= toDate(?) AND month <= toDate(?) AND ver IN ?")
+		args = append(args, p.site.ID, p.storedDim, s.months[0].Format(dateLayout), s.months[len(s.months)-1].Format(dateLayout),
 			clickhouse.GroupSet{Value: vers})
 		filters()
 	}

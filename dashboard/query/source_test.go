@@ -47,6 +47,8 @@ func TestChooseSources(t *testing.T) {
 		// before it are one bucket, so no stored estimates.
 		{"London fall-back day: sketches", `"metrics":["visitors"],"date_range":["2026-10-20","2026-10-30"],"dimensions":["time:day"]`, london,
 			rolledFrom("2026-10-01", 40), 6, 1, false, "2026-10-25"},
+		{"a whole month with its roll", `"metrics":["visitors"],"date_range":["2026-09-20","2026-11-05"]`, time.UTC,
+			rolledFrom("2026-09-01", 80), 11 + 5, 0, false, "2026-09-20"},
 		{"filtered series: sketches", `"metrics":["visitors"],"date_range":"7d","dimensions":["time:day"],"filters":[["is","visit:country",["DE"]]]`, time.UTC,
 			rolledFrom("2026-11-01", 26), 7, 0, false, "2026-11-20"},
 	}
@@ -60,7 +62,21 @@ func TestChooseSources(t *testing.T) {
 			if first.Before(p.start) {
 				first = first.Add(24 * time.Hour)
 			}
-			s := p.chooseSources(first, p.end.Truncate(24*time.Hour), tt.rolled)
+			r := &rolled{days: tt.rolled, months: map[time.Time][3]uint64{}}
+			// Month rolls of 2026-09 (stale: it read other day rolls) and
+			// of 2026-10 (in force).
+			for _, m := range []string{"2026-09-01", "2026-10-01"} {
+				var fp, n uint64
+				for d := day(m); d.Before(day(m).AddDate(0, 1, 0)); d = d.Add(24 * time.Hour) {
+					fp += tt.rolled[d]
+					n++
+				}
+				if m == "2026-09-01" {
+					fp++
+				}
+				r.months[day(m)] = [3]uint64{99, fp, n}
+			}
+			s := p.chooseSources(first, p.end.Truncate(24*time.Hour), r)
 			if p.gran == byHour {
 				s = p.hourlySources()
 			}
@@ -77,6 +93,12 @@ func TestChooseSources(t *testing.T) {
 				covered += h[1].Sub(h[0])
 			}
 			covered += time.Duration(len(s.days)) * 24 * time.Hour
+			for _, m := range s.months {
+				covered += m.AddDate(0, 1, 0).Sub(m)
+			}
+			if tt.name == "a whole month with its roll" && (len(s.months) != 1 || s.months[0] != day("2026-10-01")) {
+				t.Errorf("months %v, want 2026-10 only", s.months)
+			}
 			if covered != p.end.Sub(p.start) {
 				t.Errorf("sources cover %s of a %s range", covered, p.end.Sub(p.start))
 			}

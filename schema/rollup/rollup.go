@@ -1,6 +1,7 @@
 // Package rollup keeps stats_daily, the daily rollup of stats_hourly that
-// the dashboard reads for the whole UTC days of a range (see
-// schema/migrations/0010_stats_daily.sql and 0011_stats_daily_rolls.sql).
+// the dashboard reads for the whole UTC days of a range, and stats_monthly,
+// the monthly rollup of stats_daily for its whole UTC months (see
+// schema/migrations/0010 to 0013).
 //
 // A closed UTC day of a site is rolled up whole: the latest version of
 // every hourly key is read, counters are summed over hours and writers per
@@ -24,6 +25,8 @@ import (
 	"log/slog"
 	"sort"
 	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
 
 	"analytics/aggregator/sketch"
 	"analytics/schema"
@@ -81,10 +84,11 @@ func New(opts Options) *Job {
 // Pass reports what one Run did.
 type Pass struct {
 	// Rolled are the (site, day) rolls written, Checked the recorded days
-	// whose fingerprint was compared.
-	Rolled, Checked int
-	Rows            int
-	Duration        time.Duration
+	// whose fingerprint was compared, Months the (site, month) rolls
+	// written.
+	Rolled, Checked, Months int
+	Rows                    int
+	Duration                time.Duration
 }
 
 // SiteDay names one UTC day of one site.
@@ -159,9 +163,182 @@ func (j *Job) Run(ctx context.Context) (Pass, error) {
 		pass.Rolled++
 		pass.Rows += n
 	}
+	if err := j.rollMonths(ctx, &pass, closedEnd); err != nil {
+		return pass, err
+	}
 	j.scanned = true
 	pass.Duration = time.Since(start)
 	return pass, nil
+}
+
+// rollMonths rolls up every month that ended before closedEnd whose days
+// all have a roll, unless its roll in force read exactly those day rolls.
+func (j *Job) rollMonths(ctx context.Context, pass *Pass, closedEnd time.Time) error {
+	db := j.opts.DB
+	rolls, err := Rolls(ctx, db)
+	if err != nil {
+		return err
+	}
+	months, err := MonthRolls(ctx, db)
+	if err != nil {
+		return err
+	}
+	type siteMonth = SiteDay
+	seen := map[siteMonth]bool{}
+	var todo []siteMonth
+	for d := range rolls {
+		m := SiteDay{Site: d.Site, Day: MonthOf(d.Day)}
+		if seen[m] || m.Day.AddDate(0, 1, 0).After(closedEnd) {
+			continue
+		}
+		seen[m] = true
+		fp, n, ok := DaysFingerprint(m.Day, func(day time.Time) (uint64, bool) {
+			r, ok := rolls[SiteDay{Site: m.Site, Day: day}]
+			return r.Ver, ok
+		})
+		if !ok {
+			continue
+		}
+		if r, ok := months[m]; ok && r.Fingerprint == fp && r.Keys == n {
+			continue
+		}
+		todo = append(todo, m)
+	}
+	sort.Slice(todo, func(a, b int) bool {
+		if !todo[a].Day.Equal(todo[b].Day) {
+			return todo[a].Day.After(todo[b].Day)
+		}
+		return todo[a].Site < todo[b].Site
+	})
+	for _, m := range todo {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		var vers []any
+		for d := m.Day; d.Before(m.Day.AddDate(0, 1, 0)); d = d.AddDate(0, 0, 1) {
+			vers = append(vers, rolls[SiteDay{Site: m.Site, Day: d}].Ver)
+		}
+		n, err := RollMonth(ctx, db, m.Site, m.Day, vers, months[m].Ver)
+		if err != nil {
+			return err
+		}
+		pass.Months++
+		pass.Rows += n
+	}
+	return nil
+}
+
+// MonthOf is the first day of t's UTC month.
+func MonthOf(t time.Time) time.Time {
+	y, m, _ := t.UTC().Date()
+	return time.Date(y, m, 1, 0, 0, 0, 0, time.UTC)
+}
+
+// DaysFingerprint returns the wrapping sum of the versions of the day
+// rolls of month and their number, as ver(day) gives them, and false when a
+// day of the month has no roll.
+func DaysFingerprint(month time.Time, ver func(day time.Time) (uint64, bool)) (uint64, uint64, bool) {
+	var fp, n uint64
+	for d := month; d.Before(month.AddDate(0, 1, 0)); d = d.AddDate(0, 0, 1) {
+		v, ok := ver(d)
+		if !ok {
+			return 0, 0, false
+		}
+		fp += v
+		n++
+	}
+	return fp, n, true
+}
+
+// MonthRolls returns the roll in force of every recorded (site, month):
+// its version, and in Fingerprint and Keys the fingerprint and number of
+// the day rolls it read.
+func MonthRolls(ctx context.Context, db *schema.DB) (map[SiteDay]Roll, error) {
+	rs, err := db.Conn.Query(ctx, `SELECT site, month, max(ver), argMax(days_fingerprint, ver), argMax(days, ver)
+FROM stats_monthly_rolls GROUP BY site, month`)
+	if err != nil {
+		return nil, fmt.Errorf("read stats_monthly_rolls: %w", err)
+	}
+	defer rs.Close()
+	out := map[SiteDay]Roll{}
+	for rs.Next() {
+		var d SiteDay
+		var r Roll
+		if err := rs.Scan(&d.Site, &d.Day, &r.Ver, &r.Fingerprint, &r.Keys); err != nil {
+			return nil, fmt.Errorf("read stats_monthly_rolls: %w", err)
+		}
+		d.Day = utcDay(d.Day)
+		out[d] = r
+	}
+	return out, rs.Err()
+}
+
+// RollMonth rolls up the month of site from the stats_daily rows of the day
+// rolls vers (one per day of the month, in order) and records the roll;
+// prevVer is the version of the month's roll in force (0 if none). It
+// returns the rows written.
+func RollMonth(ctx context.Context, db *schema.DB, site string, month time.Time, vers []any, prevVer uint64) (int, error) {
+	month = MonthOf(month)
+	last := month.AddDate(0, 1, -1)
+	ver := Version(month, time.Now(), prevVer)
+	var fp uint64
+	for _, v := range vers {
+		fp += v.(uint64)
+	}
+	name := month.Format("2006-01")
+	rs, err := db.Conn.Query(ctx, `SELECT dimension, goal, value, sum(pageviews), sum(events), sum(visits), sum(bounces), sum(duration),
+sum(engagements), sum(scroll_sum), sum(engaged_ms), groupArray(sketch)
+FROM stats_daily WHERE site = ? AND day >= toDate(?) AND day <= toDate(?) AND ver IN ?
+GROUP BY dimension, goal, value`, site, month.Format(time.DateOnly), last.Format(time.DateOnly), clickhouse.GroupSet{Value: vers})
+	if err != nil {
+		return 0, fmt.Errorf("roll up %s %s: %w", site, name, err)
+	}
+	defer rs.Close()
+	batch, err := db.Conn.PrepareBatch(ctx, "INSERT INTO stats_monthly (site, month, dimension, goal, value, ver, "+
+		"pageviews, events, visits, bounces, duration, engagements, scroll_sum, engaged_ms, visitors, sketch)")
+	if err != nil {
+		return 0, fmt.Errorf("roll up %s %s: %w", site, name, err)
+	}
+	defer batch.Close()
+	n := 0
+	for rs.Next() {
+		var (
+			dim, goal, value string
+			c                [8]uint64
+			sks              []string
+		)
+		if err := rs.Scan(&dim, &goal, &value, &c[0], &c[1], &c[2], &c[3], &c[4], &c[5], &c[6], &c[7], &sks); err != nil {
+			return 0, fmt.Errorf("roll up %s %s: %w", site, name, err)
+		}
+		sk, visitors, err := union(sks)
+		if err != nil {
+			return 0, fmt.Errorf("roll up %s %s %s: %w", site, name, dim, err)
+		}
+		if err := batch.Append(site, month, dim, goal, value, ver, c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], visitors, sk); err != nil {
+			return 0, fmt.Errorf("roll up %s %s: %w", site, name, err)
+		}
+		n++
+	}
+	if err := rs.Err(); err != nil {
+		return 0, fmt.Errorf("roll up %s %s: %w", site, name, err)
+	}
+	if n > 0 {
+		if err := batch.Send(); err != nil {
+			return 0, fmt.Errorf("write stats_monthly %s %s: %w", site, name, err)
+		}
+	}
+	rb, err := db.Conn.PrepareBatch(ctx, "INSERT INTO stats_monthly_rolls (site, month, ver, days_fingerprint, days, monthly_rows, rolled_at)")
+	if err != nil {
+		return 0, fmt.Errorf("record roll %s %s: %w", site, name, err)
+	}
+	defer rb.Close()
+	if err := rb.Append(site, month, ver, fp, uint64(len(vers)), uint64(n), time.Now().UTC()); err != nil {
+		return 0, fmt.Errorf("record roll %s %s: %w", site, name, err)
+	}
+	if err := rb.Send(); err != nil {
+		return 0, fmt.Errorf("record roll %s %s: %w", site, name, err)
+	}
+	return n, nil
 }
 
 // Loop runs Run now and then every interval until ctx ends, logging
@@ -175,8 +352,8 @@ func (j *Job) Loop(ctx context.Context, interval time.Duration) {
 		switch {
 		case err != nil && ctx.Err() == nil:
 			j.log.Error("rollup failed; retrying at the next run", "err", err)
-		case p.Rolled > 0:
-			j.log.Info("days rolled up", "days", p.Rolled, "rows", p.Rows, "checked", p.Checked,
+		case p.Rolled > 0 || p.Months > 0:
+			j.log.Info("days rolled up", "days", p.Rolled, "months", p.Months, "rows", p.Rows, "checked", p.Checked,
 				"duration", p.Duration.Round(time.Millisecond))
 		}
 		select {
