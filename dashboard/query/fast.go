@@ -26,23 +26,25 @@ import (
 // out. Otherwise the candidates grow, and past maxCandidates the plan reads
 // everything as usual. The answer is the one the full read gives.
 const (
-	// minCandidates is the first number of candidates beyond the page.
-	minCandidates = 50
+	// minCandidates is the least number of candidates beyond the page; the
+	// first try takes half the page more, or this many.
+	minCandidates = 20
 	// maxCandidates bounds the candidates before falling back to the full read.
 	maxCandidates = 20000
 	// prefilterMin is the smallest daily bound the first ranking counts,
 	// over ranges of prefilterDays daily rows or more.
-	prefilterMin  = 10
+	prefilterMin  = 5
 	prefilterDays = 7
 )
 
 // fastOrder returns the SQL expression of one row's upper bound of the
 // first order_by metric, or "" when the plan does not qualify: a breakdown
-// (no time dimension) without total_rows or comparisons, ordered first by
+// (no time dimension) without total_rows or comparisons, and not itself the
+// comparison period of one (whose every label may be looked up), ordered first by
 // visitors, pageviews, events or visits descending, without percentage
 // among the order keys.
 func (p *Plan) fastOrder() string {
-	if p.breakdown == "" || p.gran != noTime || p.comparison != nil || p.req.Include.TotalRows || len(p.req.OrderBy) == 0 {
+	if p.breakdown == "" || p.gran != noTime || p.comparison != nil || p.paired || p.req.Include.TotalRows || len(p.req.OrderBy) == 0 {
 		return ""
 	}
 	for _, o := range p.req.OrderBy {
@@ -138,7 +140,7 @@ func (p *Plan) fastBreakdown(ctx context.Context, q Querier, goals []string) ([]
 	if len(p.srcs.days)+31*len(p.srcs.months) >= prefilterDays {
 		min = prefilterMin
 	}
-	for n := need + max(need, minCandidates); n <= maxCandidates; {
+	for n := need + max(need/2, minCandidates); n <= maxCandidates; {
 		rows, partial, err := p.readLabels(ctx, q, order, n, min, goals)
 		if err != nil {
 			return nil, false, err
@@ -159,12 +161,16 @@ func (p *Plan) fastBreakdown(ctx context.Context, q Querier, goals []string) ([]
 			// At most one daily or monthly row per day or month.
 			cap += (min - 1) * uint64(len(p.srcs.days)+len(p.srcs.months))
 		}
-		if groups, ok := p.settle(rows, need, p.limitOf(cap)); ok {
+		groups, ok, last := p.settle(rows, need, p.limitOf(cap))
+		if ok {
 			return groups, true, nil
 		}
-		if min > 0 {
+		switch slack := (min - 1) * uint64(len(p.srcs.days)+len(p.srcs.months)); {
+		case min > 0 && last > 2*float64(p.limitOf(slack)):
+			n *= 2 // more candidates can still beat what the prefilter leaves out
+		case min > 0:
 			min = 0 // rank by every row, same n
-		} else {
+		default:
 			n *= 4
 		}
 	}
@@ -229,8 +235,8 @@ func (p *Plan) readLabels(ctx context.Context, q Querier, order string, n int, m
 // value of the first order metric any other label can have. It reports
 // false unless at least need candidates are shown (at or above the
 // threshold, passing the filters) and the need-th of them, in the request's
-// order, beats limit.
-func (p *Plan) settle(rows []row, need int, limit uint64) ([]*group, bool) {
+// order, beats limit; last is that need-th value (0 with too few shown).
+func (p *Plan) settle(rows []row, need int, limit uint64) (groups []*group, ok bool, last float64) {
 	var shown []*group
 	for i := range rows {
 		r := &rows[i]
@@ -242,14 +248,14 @@ func (p *Plan) settle(rows []row, need int, limit uint64) ([]*group, bool) {
 		shown = append(shown, g)
 	}
 	if len(shown) < need {
-		return nil, false
+		return nil, false, 0
 	}
 	p.sort(shown)
 	k := slices.Index(p.req.Metrics, p.req.OrderBy[0].Key)
-	if last := number(shown[need-1].values[k]); last <= float64(limit) {
-		return nil, false
+	if last = number(shown[need-1].values[k]); last <= float64(limit) {
+		return nil, false, last
 	}
-	return shown, true
+	return shown, true, last
 }
 
 // parallel runs f(0..n-1) on up to GOMAXPROCS goroutines and returns the

@@ -75,6 +75,9 @@ type Plan struct {
 	hourlyOnly bool
 	// rolls is shared by the plans of one request.
 	rolls *rollCache
+	// paired is set on a comparison plan: the main plan's rows look up
+	// theirs by label, so it must compute every label, not a top.
+	paired bool
 }
 
 // HourlyOnly makes the plan, and the plans it runs with it, read
@@ -120,6 +123,7 @@ func (r *Request) Resolve(site Site, now time.Time) (*Plan, error) {
 		cs, ce := c.bounds(r.DateRange, loc, now, start, end)
 		// The same buckets as the main period, so that they pair up.
 		p.comparison = r.plan(site, loc, cs, ce, gran, rolls)
+		p.comparison.paired = true
 	}
 	return p, nil
 }

@@ -241,7 +241,7 @@ func TestRollupAnswersEqualHourly(t *testing.T) {
 			t.Fatal(err)
 		}
 		need := pl.req.Pagination.Offset + pl.req.Pagination.Limit
-		n := need + max(need, minCandidates)
+		n := need + max(need, 50)
 		rows, partial, err := pl.readLabels(ctx, db.Conn, pl.fastOrder(), n, 0, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -249,7 +249,7 @@ func TestRollupAnswersEqualHourly(t *testing.T) {
 		if len(rows) != n+1 {
 			t.Fatalf("%s: %d candidate rows, want %d", body, len(rows), n+1)
 		}
-		if _, ok := pl.settle(rows[:n], need, pl.limitOf(partial[n])); !ok {
+		if _, ok, _ := pl.settle(rows[:n], need, pl.limitOf(partial[n])); !ok {
 			t.Errorf("%s: the top %d candidates did not settle the page", body, n)
 		}
 	}
