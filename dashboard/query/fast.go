@@ -24,7 +24,20 @@ import (
 // sketches, only the first candidates; Go merges those, and the answer
 // stands when the last row of the page beats the bound of every value left
 // out. Otherwise the candidates grow, and past maxCandidates the plan reads
-// everything as usual. The answer is the one the full read gives.
+// everything as usual. The answer is the one the full read gives (see
+// limitOf for the one probabilistic step: a dense estimate within 10%).
+//
+// Over a month the ranking itself is most of the work: hundreds of
+// thousands of daily rows, nearly all of the long tail. So over a week or
+// more it ranks by the daily and monthly rows with a bound of at least
+// prefilterMin only (hourly rows always count; not for event:props, whose
+// values have a row per custom event): a value left out then has
+// at most its partial sum plus prefilterMin-1 per such row, and the cap
+// grows by that much. When that cannot settle the page, it ranks by every
+// row.
+//
+// This holds for rows the aggregator wrote; rows loaded from elsewhere with
+// more visitors than events and visits would break the bound.
 const (
 	// minCandidates is the least number of candidates beyond the page; the
 	// first try takes half the page more, or this many.
@@ -39,10 +52,10 @@ const (
 
 // fastOrder returns the SQL expression of one row's upper bound of the
 // first order_by metric, or "" when the plan does not qualify: a breakdown
-// (no time dimension) without total_rows or comparisons, and not itself the
-// comparison period of one (whose every label may be looked up), ordered first by
-// visitors, pageviews, events or visits descending, without percentage
-// among the order keys.
+// (no time dimension) without total_rows or comparisons, not itself the
+// comparison period of one (whose every label may be looked up), ordered
+// first by visitors, pageviews, events or visits descending, without
+// percentage among the order keys.
 func (p *Plan) fastOrder() string {
 	if p.breakdown == "" || p.gran != noTime || p.comparison != nil || p.paired || p.req.Include.TotalRows || len(p.req.OrderBy) == 0 {
 		return ""
@@ -136,8 +149,11 @@ func (p *Plan) fastBreakdown(ctx context.Context, q Querier, goals []string) ([]
 	if need < 1 {
 		return nil, false, nil
 	}
+	// The prefilter's cap counts one daily or monthly row per value and
+	// day or month: true but for event:props rows, one per custom event.
+	rollupRows := uint64(len(p.srcs.days) + len(p.srcs.months))
 	min := uint64(0)
-	if len(p.srcs.days)+31*len(p.srcs.months) >= prefilterDays {
+	if len(p.srcs.days)+31*len(p.srcs.months) >= prefilterDays && kindOf(p.storedDim) != rowProps {
 		min = prefilterMin
 	}
 	for n := need + max(need/2, minCandidates); n <= maxCandidates; {
@@ -157,15 +173,15 @@ func (p *Plan) fastBreakdown(ctx context.Context, q Querier, goals []string) ([]
 			cap = partial[n]
 			rows = rows[:n]
 		}
+		var slack uint64
 		if min > 0 {
-			// At most one daily or monthly row per day or month.
-			cap += (min - 1) * uint64(len(p.srcs.days)+len(p.srcs.months))
+			slack = (min - 1) * rollupRows
 		}
-		groups, ok, last := p.settle(rows, need, p.limitOf(cap))
+		groups, ok, last := p.settle(rows, need, p.limitOf(cap+slack))
 		if ok {
 			return groups, true, nil
 		}
-		switch slack := (min - 1) * uint64(len(p.srcs.days)+len(p.srcs.months)); {
+		switch {
 		case min > 0 && last > 2*float64(p.limitOf(slack)):
 			n *= 2 // more candidates can still beat what the prefilter leaves out
 		case min > 0:
