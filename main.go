@@ -40,6 +40,7 @@ import (
 	"analytics/dashboard"
 	"analytics/dashboard/auth"
 	"analytics/schema"
+	"analytics/schema/rollup"
 )
 
 // version is stamped at build time with -ldflags "-X main.version=...".
@@ -77,6 +78,7 @@ commands:
   retention      print what is past its retention (retention_months) and remove it; --dry-run only prints
   sites purge DOMAIN   delete every aggregate of a site, configured or not; --yes to delete, else only counts
   audit          check stored data, data dir, salts and retention for privacy problems; --json; exits 1 on findings
+  rollup         roll closed days up into stats_daily now (serve and dashboard do it every 10 minutes); --all rechecks every day
   version        print the version
 
 Run "analytics COMMAND -h" for the flags; each has an ANALYTICS_* environment twin.
@@ -100,7 +102,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return hashKey(stdout)
 	case "hash-password":
 		return hashPassword(stdin, stdout)
-	case "retention", "sites", "audit":
+	case "retention", "sites", "audit", "rollup":
 		return maintenance(ctx, cmd, rest, getenv, stdout, stderr)
 	case "serve", "collect", "dashboard", "migrate":
 	default:
@@ -254,6 +256,9 @@ func serve(ctx context.Context, cmd string, s *settings, logger *slog.Logger) er
 		// Retention runs where the dashboard runs: one process per
 		// installation, unlike the scale-out collect nodes.
 		go enforceRetention(ctx, db, cfg, logger)
+		// So does the daily rollup the dashboard reads (schema/rollup):
+		// safe from several processes, but one is enough.
+		go rollup.New(rollup.Options{DB: db, Logger: logger}).Loop(ctx, rollupInterval)
 		opts := dashboardOptions(cfg, db, s.proxies(), logger)
 		opts.CollectorURLs = s.collectors()
 		if selfURL != "" && !slices.Contains(opts.CollectorURLs, selfURL) {

@@ -12,6 +12,7 @@ import (
 
 	"analytics/schema"
 	"analytics/schema/audit"
+	"analytics/schema/rollup"
 )
 
 // mutationWait bounds how long retention and sites purge wait for
@@ -41,12 +42,14 @@ func takeFlag(args []string, name string) (bool, []string) {
 // retention, sites purge and audit.
 func maintenance(ctx context.Context, cmd string, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	var (
-		dryRun, yes, asJSON bool
-		domain              string
+		dryRun, yes, asJSON, all bool
+		domain                   string
 	)
 	switch cmd {
 	case "retention":
 		dryRun, args = takeFlag(args, "dry-run")
+	case "rollup":
+		all, args = takeFlag(args, "all")
 	case "audit":
 		asJSON, args = takeFlag(args, "json")
 	case "sites":
@@ -66,8 +69,9 @@ func maintenance(ctx context.Context, cmd string, args []string, getenv func(str
 		return err
 	}
 	var cfg *fileConfig
-	if cmd != "sites purge" {
-		// Purge needs no configuration: it must work for removed sites.
+	if cmd != "sites purge" && cmd != "rollup" {
+		// Purge needs no configuration: it must work for removed sites;
+		// rollup rolls up every site found in stats_hourly.
 		if cfg, err = loadConfig(s.configPath); err != nil {
 			return err
 		}
@@ -82,6 +86,8 @@ func maintenance(ctx context.Context, cmd string, args []string, getenv func(str
 		return retentionCommand(ctx, db, cfg, dryRun, stdout)
 	case "sites purge":
 		return purgeCommand(ctx, db, domain, yes, stdout)
+	case "rollup":
+		return rollupCommand(ctx, db, all, logger, stdout)
 	}
 	inv, err := privacyJSON(cfg, s.saltKey != "")
 	if err != nil {
@@ -141,10 +147,13 @@ func writePlan(w io.Writer, plan *schema.Plan) {
 		return
 	}
 	for _, p := range plan.Partitions {
-		fmt.Fprintf(w, "  drop partition %s of %s (%d rows): past every site's retention\n", p.Partition, p.Table, p.Rows)
+		fmt.Fprintf(w, "  drop partition %s of stats_hourly (%d rows): past every site's retention\n", p.Partition, p.Rows)
+	}
+	for _, p := range plan.Rollups {
+		fmt.Fprintf(w, "  drop partition %s of %s (%d rows): follows the hours dropped\n", p.Partition, p.Table, p.Rows)
 	}
 	for _, d := range plan.Deletes {
-		fmt.Fprintf(w, "  delete %d rows of %s from %s before %s (retention %d months)\n", d.Rows, d.Site, d.Table, d.Before.Format("2006-01-02"), d.Months)
+		fmt.Fprintf(w, "  delete %d rows of %s before %s (retention %d months)\n", d.Rows, d.Site, d.Before.Format("2006-01-02"), d.Months)
 	}
 }
 
@@ -185,6 +194,29 @@ func purgeCommand(ctx context.Context, db *schema.DB, domain string, yes bool, s
 // enforceRetention applies retention once now and then every
 // retentionInterval until ctx ends. Failures are logged and retried on the
 // next run.
+// rollupInterval is the time between rollup runs in serve and dashboard
+// processes: closed days appear in stats_daily within it (plus
+// rollup.DefaultGrace after midnight), and late rows of the last
+// rollup.DefaultRecheckDays days are rolled in again within it.
+const rollupInterval = rollup.DefaultInterval
+
+// rollupCommand runs one pass of the rollup job: every closed day without a
+// roll, and the last rollup.DefaultRecheckDays days (with all, every day)
+// whose hourly rows changed since their roll.
+func rollupCommand(ctx context.Context, db *schema.DB, all bool, logger *slog.Logger, stdout io.Writer) error {
+	opts := rollup.Options{DB: db, Logger: logger}
+	if all {
+		opts.RecheckDays = 100000
+	}
+	p, err := rollup.New(opts).Run(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "rollup: %d days rolled up (%d rows with %d months), %d days compared with stats_hourly, in %s\n",
+		p.Rolled, p.Rows, p.Months, p.Checked, p.Duration.Round(time.Millisecond))
+	return nil
+}
+
 func enforceRetention(ctx context.Context, db *schema.DB, cfg *fileConfig, logger *slog.Logger) {
 	log := logger.With("component", "retention")
 	months := retentionMonths(cfg)

@@ -244,4 +244,13 @@ func TestMaintenanceCommands(t *testing.T) {
 	if len(rep.Inventory.Sites) != 1 || rep.Inventory.Sites[0].MinVisitors != 7 {
 		t.Errorf("inventory: %+v", rep.Inventory)
 	}
+
+	// rollup: the day before yesterday is closed and rolled up once; today is not.
+	insertRow(t, db, "example.com", "/y", now.Truncate(24*time.Hour).Add(-36*time.Hour))
+	if out, err = cmd("rollup"); err != nil || !strings.HasPrefix(out, "rollup: 1 days rolled up (1 rows with 0 months)") {
+		t.Errorf("rollup: %v\n%s", err, out)
+	}
+	if out, err = cmd("rollup", "--all"); err != nil || !strings.HasPrefix(out, "rollup: 0 days rolled up (0 rows with 0 months), 1 days compared") {
+		t.Errorf("rollup again: %v\n%s", err, out)
+	}
 }

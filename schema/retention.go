@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -17,11 +18,9 @@ const DefaultRetentionMonths = 25
 // MaxRetentionMonths bounds retention_months.
 const MaxRetentionMonths = 120
 
-// statsTable is the main aggregate table; monthlyTables are every table
-// that site retention applies to, all partitioned by toYYYYMM(hour).
+// statsTable is the table retention applies to: it is partitioned by
+// toYYYYMM(hour).
 const statsTable = "stats_hourly"
-
-var monthlyTables = []string{statsTable, "vitals_hourly"}
 
 // RetentionCutoff is the first hour a site with a retention of months still
 // keeps at now: the start of the month months calendar months before now's
@@ -33,18 +32,17 @@ func RetentionCutoff(now time.Time, months int) time.Time {
 	return time.Date(now.Year(), now.Month()-time.Month(months), 1, 0, 0, 0, 0, time.UTC)
 }
 
-// PartitionDrop is a partition that retention drops whole: a monthly one
-// of stats_hourly or vitals_hourly, or a daily one of the per-minute tables.
+// PartitionDrop is a partition that retention drops whole.
 type PartitionDrop struct {
+	// Table is set for the rollup tables (Plan.Rollups) only.
 	Table     string `json:"table,omitempty"`
-	Partition string `json:"partition"` // YYYYMM or YYYYMMDD
+	Partition string `json:"partition"` // YYYYMM, or YYYYMMDD for the per-minute tables
 	Rows      uint64 `json:"rows"`
 }
 
 // SiteDelete is a delete of the rows of one site older than Before, for a
 // site whose retention is shorter than the partitions that are kept.
 type SiteDelete struct {
-	Table  string    `json:"table"`
 	Site   string    `json:"site"`
 	Months int       `json:"retention_months"`
 	Before time.Time `json:"before"`
@@ -61,6 +59,25 @@ type Plan struct {
 	Realtime []PartitionDrop `json:"realtime_partitions"`
 	// Drops are daily partitions of drops_minutely older than DropsDays.
 	Drops []PartitionDrop `json:"drops_partitions"`
+	// Rollups are the monthly partitions of the daily rollups (rollupTables)
+	// that stats_hourly's retention drops too; Deletes apply to them as well.
+	Rollups []PartitionDrop `json:"rollup_partitions"`
+}
+
+// rollupTables are the tables that follow stats_hourly's retention, all
+// partitioned by toYYYYMM of their date column: its daily and monthly
+// rollups (schema/rollup) and the web vitals histograms.
+var rollupTables = []string{"stats_daily", "stats_daily_rolls", "stats_monthly", "stats_monthly_rolls", "vitals_hourly"}
+
+// rollupDate is the date (expression) of a rollup table's rows.
+func rollupDate(table string) string {
+	switch {
+	case table == "vitals_hourly":
+		return "toDate(hour)"
+	case strings.HasPrefix(table, "stats_monthly"):
+		return "month"
+	}
+	return "day"
 }
 
 // DropsDays is how long the per-minute counts of dropped requests are kept.
@@ -73,7 +90,7 @@ const minutesTable = "stats_minutely"
 
 // Empty reports whether the plan removes nothing.
 func (p *Plan) Empty() bool {
-	return len(p.Partitions) == 0 && len(p.Deletes) == 0 && len(p.Realtime) == 0 && len(p.Drops) == 0
+	return len(p.Partitions) == 0 && len(p.Deletes) == 0 && len(p.Realtime) == 0 && len(p.Drops) == 0 && len(p.Rollups) == 0
 }
 
 // PlanRetention works out what retention removes at now. retention maps site
@@ -129,7 +146,17 @@ func PlanRetention(ctx context.Context, db *DB, retention map[string]int, now ti
 	// Every site keeps everything from keepAll on; whole partitions before
 	// it hold only expired rows.
 	keepAll := RetentionCutoff(now, longest)
-	for _, table := range monthlyTables {
+	parts, err := Partitions(ctx, db, statsTable)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range parts {
+		start, ok := partitionMonth(p.Partition)
+		if ok && start.Before(keepAll) {
+			plan.Partitions = append(plan.Partitions, p)
+		}
+	}
+	for _, table := range rollupTables {
 		parts, err := Partitions(ctx, db, table)
 		if err != nil {
 			return nil, err
@@ -138,26 +165,35 @@ func PlanRetention(ctx context.Context, db *DB, retention map[string]int, now ti
 			start, ok := partitionMonth(p.Partition)
 			if ok && start.Before(keepAll) {
 				p.Table = table
-				plan.Partitions = append(plan.Partitions, p)
-			}
-		}
-		for site, m := range months {
-			cut := RetentionCutoff(now, m)
-			if !cut.After(keepAll) {
-				continue
-			}
-			var n uint64
-			if err := db.Conn.QueryRow(ctx,
-				"SELECT count() FROM "+table+" WHERE site = ? AND hour >= toDateTime(?, 'UTC') AND hour < toDateTime(?, 'UTC')",
-				site, keepAll.Unix(), cut.Unix()).Scan(&n); err != nil {
-				return nil, fmt.Errorf("retention: count rows of %s in %s: %w", site, table, err)
-			}
-			if n > 0 {
-				plan.Deletes = append(plan.Deletes, SiteDelete{Table: table, Site: site, Months: m, Before: cut, Rows: n})
+				plan.Rollups = append(plan.Rollups, p)
 			}
 		}
 	}
-	sort.SliceStable(plan.Deletes, func(i, j int) bool { return plan.Deletes[i].Site < plan.Deletes[j].Site })
+	for site, m := range months {
+		cut := RetentionCutoff(now, m)
+		if !cut.After(keepAll) {
+			continue
+		}
+		var n uint64
+		if err := db.Conn.QueryRow(ctx,
+			"SELECT count() FROM "+statsTable+" WHERE site = ? AND hour >= toDateTime(?, 'UTC') AND hour < toDateTime(?, 'UTC')",
+			site, keepAll.Unix(), cut.Unix()).Scan(&n); err != nil {
+			return nil, fmt.Errorf("retention: count rows of %s: %w", site, err)
+		}
+		for _, table := range rollupTables {
+			var r uint64
+			if err := db.Conn.QueryRow(ctx,
+				"SELECT count() FROM "+table+" WHERE site = ? AND "+rollupDate(table)+" >= toDate(?) AND "+rollupDate(table)+" < toDate(?)",
+				site, keepAll.Format(time.DateOnly), cut.Format(time.DateOnly)).Scan(&r); err != nil {
+				return nil, fmt.Errorf("retention: count rows of %s in %s: %w", site, table, err)
+			}
+			n += r
+		}
+		if n > 0 {
+			plan.Deletes = append(plan.Deletes, SiteDelete{Site: site, Months: m, Before: cut, Rows: n})
+		}
+	}
+	sort.Slice(plan.Deletes, func(i, j int) bool { return plan.Deletes[i].Site < plan.Deletes[j].Site })
 	return plan, nil
 }
 
@@ -177,29 +213,39 @@ func (p *Plan) Apply(ctx context.Context, db *DB, wait time.Duration) error {
 			}
 		}
 	}
+	// The hourly rows go first: a rollup job running meanwhile only rolls
+	// days that still have hourly rows.
 	for _, d := range p.Partitions {
-		if !partitionRe.MatchString(d.Partition) || !slices.Contains(monthlyTables, d.Table) {
+		if !partitionRe.MatchString(d.Partition) {
+			return fmt.Errorf("retention: unexpected partition %q", d.Partition)
+		}
+		if err := db.Conn.Exec(ctx, "ALTER TABLE "+statsTable+" DROP PARTITION "+d.Partition); err != nil {
+			return fmt.Errorf("retention: drop partition %s: %w", d.Partition, err)
+		}
+	}
+	for _, d := range p.Rollups {
+		if !partitionRe.MatchString(d.Partition) || !slices.Contains(rollupTables, d.Table) {
 			return fmt.Errorf("retention: unexpected partition %q of %q", d.Partition, d.Table)
 		}
 		if err := db.Conn.Exec(ctx, "ALTER TABLE "+d.Table+" DROP PARTITION "+d.Partition); err != nil {
 			return fmt.Errorf("retention: drop partition %s of %s: %w", d.Partition, d.Table, err)
 		}
 	}
-	mutated := map[string]bool{}
 	for _, d := range p.Deletes {
-		if !slices.Contains(monthlyTables, d.Table) {
-			return fmt.Errorf("retention: unexpected table %q", d.Table)
-		}
-		if err := db.Conn.Exec(ctx, "ALTER TABLE "+d.Table+" DELETE WHERE site = ? AND hour < toDateTime(?, 'UTC')",
+		if err := db.Conn.Exec(ctx, "ALTER TABLE "+statsTable+" DELETE WHERE site = ? AND hour < toDateTime(?, 'UTC')",
 			d.Site, d.Before.Unix()); err != nil {
-			return fmt.Errorf("retention: delete rows of %s from %s: %w", d.Site, d.Table, err)
+			return fmt.Errorf("retention: delete rows of %s: %w", d.Site, err)
 		}
-		mutated[d.Table] = true
+		for _, table := range rollupTables {
+			if err := db.Conn.Exec(ctx, "ALTER TABLE "+table+" DELETE WHERE site = ? AND "+rollupDate(table)+" < toDate(?)",
+				d.Site, d.Before.Format(time.DateOnly)); err != nil {
+				return fmt.Errorf("retention: delete rows of %s from %s: %w", d.Site, table, err)
+			}
+		}
 	}
-	deadline := time.Now().Add(wait)
-	for _, table := range monthlyTables {
-		if mutated[table] {
-			if err := WaitMutations(ctx, db, table, max(time.Until(deadline), 0)); err != nil {
+	if len(p.Deletes) > 0 {
+		for _, table := range append([]string{statsTable}, rollupTables...) {
+			if err := WaitMutations(ctx, db, table, wait); err != nil {
 				return err
 			}
 		}

@@ -8,7 +8,35 @@ import (
 
 	"analytics/schema"
 	"analytics/schema/chtest"
+	"analytics/schema/rollup"
 )
+
+// rollDays rolls up the given UTC days (YYYY-MM-DD) of site into
+// stats_daily.
+func rollDays(t *testing.T, db *schema.DB, site string, days ...string) {
+	t.Helper()
+	for _, d := range days {
+		day, err := time.Parse(time.DateOnly, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := rollup.RollDay(context.Background(), db, site, day, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// countRollups counts the rows of site in stats_daily and stats_daily_rolls.
+func countRollups(t *testing.T, db *schema.DB, site string) [2]uint64 {
+	t.Helper()
+	var out [2]uint64
+	for i, table := range []string{"stats_daily", "stats_daily_rolls"} {
+		if err := db.Conn.QueryRow(context.Background(), "SELECT count() FROM "+table+" WHERE site = ?", site).Scan(&out[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
+}
 
 func TestRetentionCutoff(t *testing.T) {
 	for _, tc := range []struct {
@@ -82,6 +110,8 @@ func TestRetentionPlanAndApply(t *testing.T) {
 		// no longer configured: the default 25 months.
 		"gone.example": {"2024-10-05T00"},
 	})
+	rollDays(t, db, "a.example", "2024-08-10", "2026-07-01")
+	rollDays(t, db, "b.example", "2024-09-02", "2026-01-15", "2026-08-01")
 	now := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
 	// Web vitals histograms follow the same per-site retention.
 	vbatch, err := db.Conn.PrepareBatch(ctx, "INSERT INTO vitals_hourly (site, hour, metric, dimension, value, writer, ver, samples, good, poor, buckets, counts)")
@@ -139,13 +169,21 @@ func TestRetentionPlanAndApply(t *testing.T) {
 	if len(plan.Drops) != 1 || plan.Drops[0].Partition != "20261020" {
 		t.Errorf("drops partitions = %+v, want 20261020 only", plan.Drops)
 	}
-	wantParts := []schema.PartitionDrop{{Table: "stats_hourly", Partition: "202408", Rows: 1}, {Table: "stats_hourly", Partition: "202409", Rows: 2},
-		{Table: "vitals_hourly", Partition: "202409", Rows: 1}}
+	wantParts := []schema.PartitionDrop{{Partition: "202408", Rows: 1}, {Partition: "202409", Rows: 2}}
 	if !reflect.DeepEqual(plan.Partitions, wantParts) {
 		t.Errorf("partitions = %+v, want %+v", plan.Partitions, wantParts)
 	}
-	wantDel := []schema.SiteDelete{{Table: "stats_hourly", Site: "b.example", Months: 3, Before: time.Date(2026, 8, 1, 0, 0, 0, 0, time.UTC), Rows: 2},
-		{Table: "vitals_hourly", Site: "b.example", Months: 3, Before: time.Date(2026, 8, 1, 0, 0, 0, 0, time.UTC), Rows: 1}}
+	wantRollups := []schema.PartitionDrop{
+		{Table: "stats_daily", Partition: "202408", Rows: 1}, {Table: "stats_daily", Partition: "202409", Rows: 1},
+		{Table: "stats_daily_rolls", Partition: "202408", Rows: 1}, {Table: "stats_daily_rolls", Partition: "202409", Rows: 1},
+		{Table: "vitals_hourly", Partition: "202409", Rows: 1},
+	}
+	if !reflect.DeepEqual(plan.Rollups, wantRollups) {
+		t.Errorf("rollup partitions = %+v, want %+v", plan.Rollups, wantRollups)
+	}
+	// b.example: 2 hourly rows, the daily row and roll of 2026-01-15, and
+	// the vitals row of 2026-02.
+	wantDel := []schema.SiteDelete{{Site: "b.example", Months: 3, Before: time.Date(2026, 8, 1, 0, 0, 0, 0, time.UTC), Rows: 5}}
 	if !reflect.DeepEqual(plan.Deletes, wantDel) {
 		t.Errorf("deletes = %+v, want %+v", plan.Deletes, wantDel)
 	}
@@ -155,6 +193,11 @@ func TestRetentionPlanAndApply(t *testing.T) {
 	want := map[string]uint64{"a.example": 2, "b.example": 1, "gone.example": 1}
 	if got := countBySite(t, db); !reflect.DeepEqual(got, want) {
 		t.Errorf("after apply: %v, want %v", got, want)
+	}
+	for site, want := range map[string][2]uint64{"a.example": {1, 1}, "b.example": {1, 1}} {
+		if got := countRollups(t, db, site); got != want {
+			t.Errorf("rollup rows of %s after apply: %v, want %v", site, got, want)
+		}
 	}
 	for _, table := range []string{"stats_hourly", "vitals_hourly"} {
 		parts, err := schema.Partitions(ctx, db, table)
@@ -193,15 +236,22 @@ func TestPurgeSite(t *testing.T) {
 		"keep.example":  {"2026-11-01T00", "2026-10-01T00"},
 		"purge.example": {"2026-11-01T00", "2026-10-01T00", "2025-01-01T00"},
 	})
+	rollDays(t, db, "keep.example", "2026-11-01")
+	rollDays(t, db, "purge.example", "2026-11-01", "2026-10-01")
 	before, after, err := schema.PurgeSite(ctx, db, "purge.example", time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []schema.TableRows{{Table: "drops_minutely", Rows: 0}, {Table: "stats_hourly", Rows: 3}, {Table: "stats_minutely", Rows: 0}, {Table: "vitals_hourly", Rows: 0}}; !reflect.DeepEqual(before, want) {
+	if want := []schema.TableRows{{Table: "drops_minutely", Rows: 0}, {Table: "stats_daily", Rows: 2}, {Table: "stats_daily_rolls", Rows: 2},
+		{Table: "stats_hourly", Rows: 3}, {Table: "stats_minutely", Rows: 0}, {Table: "stats_monthly", Rows: 0}, {Table: "stats_monthly_rolls", Rows: 0}, {Table: "vitals_hourly", Rows: 0}}; !reflect.DeepEqual(before, want) {
 		t.Errorf("before = %+v, want %+v", before, want)
 	}
-	if want := []schema.TableRows{{Table: "drops_minutely", Rows: 0}, {Table: "stats_hourly", Rows: 0}, {Table: "stats_minutely", Rows: 0}, {Table: "vitals_hourly", Rows: 0}}; !reflect.DeepEqual(after, want) {
+	if want := []schema.TableRows{{Table: "drops_minutely", Rows: 0}, {Table: "stats_daily", Rows: 0}, {Table: "stats_daily_rolls", Rows: 0},
+		{Table: "stats_hourly", Rows: 0}, {Table: "stats_minutely", Rows: 0}, {Table: "stats_monthly", Rows: 0}, {Table: "stats_monthly_rolls", Rows: 0}, {Table: "vitals_hourly", Rows: 0}}; !reflect.DeepEqual(after, want) {
 		t.Errorf("after = %+v, want %+v", after, want)
+	}
+	if got := countRollups(t, db, "keep.example"); got != [2]uint64{1, 1} {
+		t.Errorf("rollup rows of keep.example: %v, want one each", got)
 	}
 	if got, want := countBySite(t, db), map[string]uint64{"keep.example": 2}; !reflect.DeepEqual(got, want) {
 		t.Errorf("rows = %v, want %v", got, want)

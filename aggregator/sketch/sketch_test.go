@@ -114,3 +114,188 @@ func BenchmarkUnionOfHourly(b *testing.B) {
 		}
 	}
 }
+
+// TestUnionIndependentOfGrouping checks what the dashboard's daily rollups
+// rely on: the union of many stored sketches estimates the same number
+// whether they are merged one by one, in another order, or first per group
+// (a day) with the group unions stored and merged again; unions near and
+// across the dense threshold included.
+func TestUnionIndependentOfGrouping(t *testing.T) {
+	for _, tc := range []struct {
+		name               string
+		parts, perPt, pool int
+	}{
+		{"small", 48, 3, 100},
+		{"below threshold", 48, 40, 1500},
+		{"around threshold", 100, 60, 2300},
+		{"just above", 100, 60, 2500},
+		{"a little more", 120, 60, 2900},
+		{"large", 96, 400, 30000},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := rand.New(rand.NewPCG(7, uint64(tc.parts*tc.perPt)))
+			pool := make([]uint64, tc.pool) // visitors repeat across parts
+			for i := range pool {
+				pool[i] = r.Uint64()
+			}
+			var stored [][]byte
+			for range tc.parts {
+				s := New()
+				for range tc.perPt {
+					s.Add(pool[r.IntN(len(pool))])
+				}
+				b, err := s.MarshalBinary()
+				if err != nil {
+					t.Fatal(err)
+				}
+				stored = append(stored, b)
+			}
+			union := func(order []int, group int) uint64 {
+				all := New()
+				for i := 0; i < len(order); i += group {
+					g := New()
+					for _, j := range order[i:min(i+group, len(order))] {
+						if err := g.MergeBinary(stored[j]); err != nil {
+							t.Fatal(err)
+						}
+					}
+					g.Estimate() // as a rollup does before storing
+					b, err := g.MarshalBinary()
+					if err != nil {
+						t.Fatal(err)
+					}
+					if err := all.MergeBinary(b); err != nil {
+						t.Fatal(err)
+					}
+				}
+				return all.Estimate()
+			}
+			order := make([]int, len(stored))
+			for i := range order {
+				order[i] = i
+			}
+			want := union(order, 1)
+			var all []string
+			for _, b := range stored {
+				all = append(all, string(b))
+			}
+			if u, err := UnionBinary(all); err != nil || u.Estimate() != want {
+				t.Errorf("UnionBinary: %v, %v; one by one: %d", u, err, want)
+			}
+			for _, group := range []int{24, 7, len(order)} {
+				if got := union(order, group); got != want {
+					t.Errorf("groups of %d: %d, one by one: %d", group, got, want)
+				}
+			}
+			r.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+			if got := union(order, 1); got != want {
+				t.Errorf("shuffled: %d, in order: %d", got, want)
+			}
+		})
+	}
+}
+
+// TestMergeBinaryKeepsWhatIsThere checks the shortcut of MergeBinary into an
+// empty sketch: a decoded or filled sketch is merged into, never replaced,
+// and a dense input makes the union dense.
+func TestMergeBinaryKeepsWhatIsThere(t *testing.T) {
+	small, big := New(), New()
+	for i := range uint64(3000) {
+		if i < 100 {
+			small.Add(visitorKeyForTest(i))
+		}
+		big.Add(visitorKeyForTest(i + 1_000_000))
+	}
+	sb, _ := small.MarshalBinary()
+	bb, _ := big.MarshalBinary()
+	if !big.dense {
+		t.Fatal("3000 keys did not turn dense")
+	}
+	u, err := Unmarshal(sb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := u.MergeBinary(bb); err != nil {
+		t.Fatal(err)
+	}
+	if got := u.Estimate(); math.Abs(float64(got)-3100) > 3100*0.03 || !u.dense {
+		t.Errorf("decoded small + big: %d (dense %v), want ~3100, dense", got, u.dense)
+	}
+	e := New()
+	for _, b := range [][]byte{bb, sb} {
+		if err := e.MergeBinary(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := e.Estimate(); got != u.Estimate() {
+		t.Errorf("big + small into an empty sketch: %d, small + big: %d", got, u.Estimate())
+	}
+}
+
+func visitorKeyForTest(i uint64) uint64 {
+	z := i + 0x9E3779B97F4A7C15
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EB
+	return z ^ (z >> 31)
+}
+
+// TestUnionBinaryEqualsMergingOneByOne compares the collected union with
+// merging one by one through the library, over random mixes of empty,
+// compacted and uncompacted sparse, and dense sketches: same estimate, same
+// stored form once both are dense or compacted, and the result merges on.
+func TestUnionBinaryEqualsMergingOneByOne(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	for round := range 200 {
+		var stored []string
+		for range 1 + r.IntN(40) {
+			s := New()
+			n := []int{0, 1, 3, 30, 200, 900, 2500}[r.IntN(7)]
+			for range n {
+				s.Add(visitorKeyForTest(uint64(r.IntN(6000))))
+			}
+			if r.IntN(2) == 0 {
+				s.Estimate() // compacts the sparse list
+			}
+			if n == 0 && r.IntN(2) == 0 {
+				stored = append(stored, "")
+				continue
+			}
+			b, err := s.MarshalBinary()
+			if err != nil {
+				t.Fatal(err)
+			}
+			stored = append(stored, string(b))
+		}
+		want, err := unionSlow(stored)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := UnionBinary(stored)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g, w := got.Estimate(), want.Estimate(); g != w {
+			t.Fatalf("round %d: UnionBinary %d, one by one %d", round, g, w)
+		}
+		gb, _ := got.MarshalBinary()
+		wb, _ := want.MarshalBinary()
+		if got.dense != want.dense || (got.dense && string(gb) != string(wb)) {
+			t.Fatalf("round %d: forms differ (dense %v / %v)", round, got.dense, want.dense)
+		}
+		extra := New()
+		for range 50 {
+			extra.Add(visitorKeyForTest(uint64(10000 + r.IntN(3000))))
+		}
+		eb, _ := extra.MarshalBinary()
+		if err := got.MergeBinary(eb); err != nil {
+			t.Fatal(err)
+		}
+		all, err := unionSlow(append(stored, string(eb)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g, w := got.Estimate(), all.Estimate(); g != w {
+			t.Fatalf("round %d: merged on %d, want %d", round, g, w)
+		}
+	}
+}

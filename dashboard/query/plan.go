@@ -69,6 +69,27 @@ type Plan struct {
 	// comparison is the same query over the period of include.comparisons,
 	// or nil.
 	comparison *Plan
+	// srcs are the tables and spans read, set by loadSources.
+	srcs *sources
+	// hourlyOnly makes the plan read stats_hourly only (see HourlyOnly).
+	hourlyOnly bool
+	// rolls is shared by the plans of one request.
+	rolls *rollCache
+	// paired is set on a comparison plan: the main plan's rows look up
+	// theirs by label, so it must compute every label, not a top.
+	paired bool
+}
+
+// HourlyOnly makes the plan, and the plans it runs with it, read
+// stats_hourly only and ignore the daily rollups: the reference that
+// answers from stats_daily are tested against.
+func (p *Plan) HourlyOnly() {
+	p.hourlyOnly = true
+	for _, o := range []*Plan{p.totals, p.comparison} {
+		if o != nil {
+			o.HourlyOnly()
+		}
+	}
 }
 
 // Resolve fixes the request's date range for the site's time zone at the
@@ -96,18 +117,20 @@ func (r *Request) Resolve(site Site, now time.Time) (*Plan, error) {
 			gran = byHour
 		}
 	}
-	p := r.plan(site, loc, start, end, gran)
+	rolls := &rollCache{}
+	p := r.plan(site, loc, start, end, gran, rolls)
 	if c := r.Include.Comparisons; c != nil {
 		cs, ce := c.bounds(r.DateRange, loc, now, start, end)
 		// The same buckets as the main period, so that they pair up.
-		p.comparison = r.plan(site, loc, cs, ce, gran)
+		p.comparison = r.plan(site, loc, cs, ce, gran, rolls)
+		p.comparison.paired = true
 	}
 	return p, nil
 }
 
 // plan resolves the request for the UTC hours start..end.
-func (r *Request) plan(site Site, loc *time.Location, start, end time.Time, gran granularity) *Plan {
-	p := &Plan{req: r, site: site, loc: loc, min: site.MinVisitors, start: start, end: end, gran: gran}
+func (r *Request) plan(site Site, loc *time.Location, start, end time.Time, gran granularity, rolls *rollCache) *Plan {
+	p := &Plan{req: r, site: site, loc: loc, min: site.MinVisitors, start: start, end: end, gran: gran, rolls: rolls}
 	if p.min <= 0 {
 		p.min = DefaultMinVisitors
 	}
@@ -128,7 +151,7 @@ func (r *Request) plan(site Site, loc *time.Location, start, end time.Time, gran
 			Filters:   r.Filters,
 			OrderBy:   []Order{{Key: MetricVisitors, Direction: "desc"}},
 		}
-		p.totals = t.plan(site, loc, start, end, noTime)
+		p.totals = t.plan(site, loc, start, end, noTime, rolls)
 	}
 	return p
 }
@@ -143,39 +166,34 @@ func sameDay(a, b time.Time) bool {
 // event:props rows read to these custom events. Every value is a bound
 // argument; the text varies only between fixed fragments.
 //
-// The inner query takes the latest version of every (hour, goal, value,
-// writer) key, as the cumulative rows of stats_hourly require; the outer one
-// sums counters across writers and goals (and hours, unless grouping by
-// hour) and collects the sketches, which only Go can merge.
+// The inner query takes the rows of the plan's sources (see sources): the
+// latest version of every (hour, goal, value, writer) key of stats_hourly,
+// as its cumulative rows require, and the daily rows of the rolls in force;
+// the outer one sums counters across writers, goals and days (and hours,
+// unless grouping by time) and collects the sketches, which only Go can
+// merge. Before loadSources, or with hourly sources, it reads stats_hourly
+// only.
 func (p *Plan) SQL(goals []string) (string, []any) {
+	s := p.srcs
+	if s == nil {
+		s = p.hourlySources()
+	}
 	var b strings.Builder
 	b.WriteString("SELECT ")
 	if p.gran != noTime {
 		b.WriteString("hour, ")
 	}
-	b.WriteString("value, sum(pv), sum(ev), sum(vi), sum(bo), sum(du), sum(en), sum(sc), sum(em), ")
+	b.WriteString("value, " + counterTotals + ", ")
 	if p.sketches {
 		b.WriteString("groupArray(sk)")
 	} else {
 		b.WriteString("emptyArrayString()")
 	}
-	b.WriteString(" FROM (SELECT hour, value, argMax(pageviews, ver) AS pv, argMax(events, ver) AS ev" +
-		", argMax(visits, ver) AS vi, argMax(bounces, ver) AS bo, argMax(duration, ver) AS du" +
-		", argMax(engagements, ver) AS en, argMax(scroll_sum, ver) AS sc, argMax(engaged_ms, ver) AS em")
-	if p.sketches {
-		b.WriteString(", argMax(sketch, ver) AS sk")
+	if s.estimates {
+		b.WriteString(", sum(vs), max(d)")
 	}
-	b.WriteString(" FROM stats_hourly WHERE site = ? AND dimension = ? AND hour >= ? AND hour < ?")
-	args := []any{p.site.ID, p.storedDim, p.start, p.end}
-	if len(p.values) > 0 {
-		b.WriteString(" AND has(?, value)")
-		args = append(args, p.values)
-	}
-	if goals != nil {
-		b.WriteString(" AND has(?, goal)")
-		args = append(args, goals)
-	}
-	b.WriteString(" GROUP BY hour, goal, value, writer) GROUP BY ")
+	inner, args := p.inner(s, p.sketches, goals, false)
+	b.WriteString(" FROM (" + inner + ") GROUP BY ")
 	if p.gran != noTime {
 		b.WriteString("hour, ")
 	}
@@ -189,7 +207,7 @@ func (p *Plan) SQL(goals []string) (string, []any) {
 func (p *Plan) goalPlan() *Plan {
 	g := &Plan{
 		req: p.req, site: p.site, loc: p.loc, min: p.min, start: p.start, end: p.end,
-		storedDim: schema.DimGoal, filters: p.goalFilters, sketches: true,
+		storedDim: schema.DimGoal, filters: p.goalFilters, sketches: true, hourlyOnly: p.hourlyOnly, rolls: p.rolls,
 	}
 	g.values = pushdown(g.filters)
 	return g

@@ -64,9 +64,23 @@ type counts struct {
 	visits, bounces, duration         uint64
 	engagements, scrollSum, engagedMS uint64
 	sketch                            *sketch.Sketch // nil unless the plan reads sketches
+	// estimate caches the sketch's estimate (a dense one costs 16384
+	// registers' worth of math); estimated says it is valid.
+	estimate  uint64
+	estimated bool
 }
 
 func (c *counts) add(o *counts) error {
+	if o.sketch == nil && o.estimated {
+		// A daily row read with its stored estimate: the planner reads
+		// those only for buckets that have no other row.
+		if c.sketch != nil || c.estimated {
+			return fmt.Errorf("internal error: a stored estimate cannot be merged")
+		}
+		c.estimate, c.estimated = o.estimate, true
+	} else {
+		c.estimated = false
+	}
 	c.pageviews += o.pageviews
 	c.events += o.events
 	c.visits += o.visits
@@ -85,10 +99,16 @@ func (c *counts) add(o *counts) error {
 }
 
 func (c *counts) visitors() uint64 {
+	if c.estimated {
+		return c.estimate
+	}
 	if c.sketch == nil {
 		return 0
 	}
-	return c.sketch.Estimate()
+	if !c.estimated {
+		c.estimate, c.estimated = c.sketch.Estimate(), true
+	}
+	return c.estimate
 }
 
 // row is one grouped row read from ClickHouse, with its stored value and
@@ -117,13 +137,27 @@ type outcome struct {
 
 // Run executes the plan (and its comparison) and shapes the response.
 func Run(ctx context.Context, q Querier, p *Plan) (*Response, error) {
+	// The comparison period is read at the same time.
+	var (
+		other    *outcome
+		otherErr error
+		done     = make(chan struct{})
+	)
+	if p.comparison != nil {
+		go func() {
+			defer close(done)
+			other, otherErr = p.comparison.compute(ctx, q)
+		}()
+	} else {
+		close(done)
+	}
 	main, err := p.compute(ctx, q)
+	<-done
 	if err != nil {
 		return nil, err
 	}
-	var other *outcome
 	if p.comparison != nil {
-		if other, err = p.comparison.compute(ctx, q); err != nil {
+		if err := otherErr; err != nil {
 			return nil, err
 		}
 		// Every bucket of a compared time series has a row, so that each
@@ -177,23 +211,65 @@ func Run(ctx context.Context, q Querier, p *Plan) (*Response, error) {
 
 // compute reads and groups the plan's rows, and the base of percentage.
 func (p *Plan) compute(ctx context.Context, q Querier) (*outcome, error) {
-	rows, err := p.fetch(ctx, q)
+	// The base of percentage is read at the same time.
+	var (
+		totals    *outcome
+		totalsErr error
+		done      = make(chan struct{})
+	)
+	if p.totals != nil {
+		go func() {
+			defer close(done)
+			totals, totalsErr = p.totals.compute(ctx, q)
+		}()
+	} else {
+		close(done)
+	}
+	groups, err := p.groups(ctx, q)
+	<-done
 	if err != nil {
 		return nil, err
 	}
-	groups, err := p.group(rows)
-	if err != nil {
-		return nil, err
+	if p.sketches {
+		// Every group's estimate is needed (metrics, order, k-anonymity);
+		// a dense one costs a pass over 16384 registers.
+		_ = parallel(len(groups), func(i int) error {
+			groups[i].visitors()
+			return nil
+		})
 	}
 	out := &outcome{groups: groups}
 	if p.totals != nil {
-		t, err := p.totals.compute(ctx, q)
-		if err != nil {
-			return nil, err
+		if totalsErr != nil {
+			return nil, totalsErr
 		}
-		out.total = t.groups[0].visitors()
+		out.total = totals.groups[0].visitors()
 	}
 	return out, nil
+}
+
+// groups reads the plan's rows and groups them: a long breakdown from its
+// top candidates when that settles the page (see fastBreakdown), else from
+// every row.
+func (p *Plan) groups(ctx context.Context, q Querier) ([]*group, error) {
+	var goals []string
+	if len(p.goalFilters) > 0 {
+		var err error
+		if goals, err = p.selectGoals(ctx, q); err != nil {
+			return nil, err
+		}
+		if len(goals) == 0 {
+			return p.group(nil)
+		}
+	}
+	if groups, ok, err := p.fastBreakdown(ctx, q, goals); err != nil || ok {
+		return groups, err
+	}
+	rows, err := p.read(ctx, q, goals)
+	if err != nil {
+		return nil, err
+	}
+	return p.group(rows)
 }
 
 // setValues computes the request's metrics of every group.
@@ -282,7 +358,7 @@ func (p *Plan) pairer(other *outcome) func(*group) *Comparison {
 // numbers could single out the few visitors behind that value in that hour
 // or day. Unfiltered series are site totals and are shown as they are.
 func (p *Plan) small(g *group) bool {
-	return p.gran != noTime && p.storedDim != "" && (g.sketch == nil || g.sketch.Estimate() < uint64(p.min))
+	return p.gran != noTime && p.storedDim != "" && (g.sketch == nil || g.visitors() < uint64(p.min))
 }
 
 // maskSmallBuckets sets the metrics of the buckets small reports to null and
@@ -296,22 +372,6 @@ func (p *Plan) maskSmallBuckets(groups []*group) int {
 		}
 	}
 	return n
-}
-
-// fetch reads the plan's rows; with goal filters, only those of the custom
-// events the filters select.
-func (p *Plan) fetch(ctx context.Context, q Querier) ([]row, error) {
-	var goals []string
-	if len(p.goalFilters) > 0 {
-		var err error
-		if goals, err = p.selectGoals(ctx, q); err != nil {
-			return nil, err
-		}
-		if len(goals) == 0 {
-			return nil, nil
-		}
-	}
-	return p.read(ctx, q, goals)
 }
 
 // selectGoals returns the stored custom event names that the goal filters
@@ -350,42 +410,72 @@ func (p *Plan) selectGoals(ctx context.Context, q Querier) ([]string, error) {
 }
 
 func (p *Plan) read(ctx context.Context, q Querier, goals []string) ([]row, error) {
+	if err := p.loadSources(ctx, q); err != nil {
+		return nil, err
+	}
 	query, args := p.SQL(goals)
 	rs, err := q.Query(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("query stats_hourly: %w", err)
 	}
 	defer rs.Close()
-	var out []row
+	var (
+		out      []row
+		sketches [][]string
+	)
+	estimates := p.srcs != nil && p.srcs.estimates
 	for rs.Next() {
 		if len(out) == maxRows {
 			return nil, errorf("#/date_range: the query reads more than %d rows of %s; narrow the date range or filter by fewer values", maxRows, p.storedDimName())
 		}
 		var (
-			r        row
-			sketches []string
+			r  row
+			sk []string
 		)
 		dest := []any{&r.value, &r.pageviews, &r.events, &r.visits, &r.bounces, &r.duration,
-			&r.engagements, &r.scrollSum, &r.engagedMS, &sketches}
+			&r.engagements, &r.scrollSum, &r.engagedMS, &sk}
 		if p.gran != noTime {
 			dest = append([]any{&r.hour}, dest...)
+		}
+		var (
+			estimate uint64
+			daily    uint8
+		)
+		if estimates {
+			dest = append(dest, &estimate, &daily)
 		}
 		if err := rs.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("read stats_hourly: %w", err)
 		}
-		r.label = label(p.storedDim, r.value)
-		if p.sketches {
-			r.sketch = sketch.New()
-			for _, s := range sketches {
-				if err := r.sketch.MergeBinary([]byte(s)); err != nil {
-					return nil, fmt.Errorf("read stats_hourly %s: %w", p.storedDimName(), err)
-				}
-			}
+		if daily == 1 {
+			r.estimate, r.estimated, sk = estimate, true, nil
 		}
+		r.label = label(p.storedDim, r.value)
 		out = append(out, r)
+		sketches = append(sketches, sk)
 	}
 	if err := rs.Err(); err != nil {
 		return nil, fmt.Errorf("read stats_hourly: %w", err)
+	}
+	if p.sketches {
+		if err := parallel(len(out), func(i int) error {
+			if out[i].estimated {
+				return nil
+			}
+			var err error
+			if out[i].sketch, err = sketch.UnionBinary(sketches[i]); err != nil {
+				return fmt.Errorf("read %s: %w", p.storedDimName(), err)
+			}
+			if p.storedDim != schema.DimTotal && p.gran == noTime {
+				// A value's row is its total over the range: the
+				// k-anonymity fold needs its estimate, computed here in
+				// parallel and kept.
+				out[i].visitors()
+			}
+			return nil
+		}); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }
@@ -417,6 +507,12 @@ func (p *Plan) group(rows []row) ([]*group, error) {
 			if g == nil {
 				g = &group{label: r.label}
 				byLabel[r.label] = g
+				if p.breakdown != "" {
+					// A breakdown reads its rows once: the group takes
+					// the first row's counts (and sketch) over.
+					g.counts = r.counts
+					continue
+				}
 			}
 			if err := g.add(&r.counts); err != nil {
 				return nil, err

@@ -2,7 +2,7 @@
 //
 //	dashgen gen   -clickhouse-url URL -site S [-days 365] [-visits-per-hour 1400] ...
 //	dashgen query -url http://127.0.0.1:PORT/api/v2/query -key KEY -site S [-runs 20]
-//	dashgen rollup -clickhouse-url URL -site S [-days 31]
+//	dashgen roll -clickhouse-url URL -site S
 //	dashgen merge -clickhouse-url URL -site S
 //
 // gen writes a year of hourly aggregates for one site THROUGH THE REAL WRITE
@@ -15,11 +15,8 @@
 // that size: ~2,000 distinct paths an hour (Zipf), 50 sources, 100 countries,
 // 20 browsers with versions, ~300 property values, visits of 1-8 pageviews.
 //
-// rollup measures a proposal, not the product: it builds a daily rollup of
-// the last -days whole UTC days in a probe table (sketches merged in Go, as
-// only Go can merge them), then times the dashboard's read pattern (inner
-// argMax per key, outer sums and groupArray of sketches, merge in Go) for
-// 30-day breakdowns over the hourly table and over the daily probe table.
+// roll runs the product's daily rollup job (schema/rollup) over the data and
+// times it: one day, a month of days, a full pass, an idle pass.
 //
 // query times Stats API requests against a running `analytics dashboard`
 // (the real HTTP path: auth, parse, resolve, SQL, sketch merge, JSON) and
@@ -48,6 +45,7 @@ import (
 	"analytics/aggregator/sketch"
 
 	"analytics/schema"
+	"analytics/schema/rollup"
 	"github.com/axiomhq/hyperloglog"
 )
 
@@ -62,12 +60,12 @@ func main() {
 		err = gen(os.Args[2:])
 	case "query":
 		err = queryBench(os.Args[2:])
-	case "rollup":
-		err = rollupProbe(os.Args[2:])
+	case "roll":
+		err = rollBench(os.Args[2:])
 	case "merge":
 		err = mergeProbe(os.Args[2:])
 	default:
-		err = fmt.Errorf("unknown command %q (gen or query)", os.Args[1])
+		err = fmt.Errorf("unknown command %q (gen, query, roll or merge)", os.Args[1])
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "dashgen:", err)
@@ -423,6 +421,8 @@ func queries(site string, today time.Time) []namedQuery {
 		{"time:day 30d", q(`"metrics": ["visitors", "pageviews"], "dimensions": ["time:day"], "date_range": "30d"`)},
 		{"time:day 12 months", q(`"metrics": ["visitors", "pageviews"], "dimensions": ["time:day"], "date_range": ` + year)},
 		{"event:page 30d", q(`"metrics": ["visitors", "pageviews"], "dimensions": ["event:page"], "date_range": "30d", "pagination": {"limit": 100}`)},
+		{"event:page 30d top 10", q(`"metrics": ["visitors"], "dimensions": ["event:page"], "date_range": "30d", "pagination": {"limit": 10}`)},
+		{"event:page month", q(`"metrics": ["visitors", "pageviews"], "dimensions": ["event:page"], "date_range": "month", "pagination": {"limit": 100}`)},
 		{"visit:source 30d", q(`"metrics": ["visitors", "visits", "bounce_rate", "visit_duration"], "dimensions": ["visit:source"], "date_range": "30d", "pagination": {"limit": 100}`)},
 		{"visit:country 30d", q(`"metrics": ["visitors", "percentage"], "dimensions": ["visit:country"], "date_range": "30d", "pagination": {"limit": 100}`)},
 		{"visit:browser 30d", q(`"metrics": ["visitors", "percentage"], "dimensions": ["visit:browser"], "date_range": "30d", "pagination": {"limit": 100}`)},
@@ -516,17 +516,19 @@ func queryBench(args []string) error {
 }
 
 // ---------------------------------------------------------------------------
-// Daily rollup probe
+// Daily rollup job (schema/rollup), timed
 
-const probeTable = "stats_daily_probe"
-
-func rollupProbe(args []string) error {
-	fs := flag.NewFlagSet("rollup", flag.ExitOnError)
+// rollBench migrates the database (stats_daily, stats_monthly and their
+// rolls) and runs the product's rollup job over it: first one closed day
+// and the 30 days before it rolled one by one (the cost of a day and of a
+// month of days), then a full pass (days without a roll, then the months
+// whose day rolls changed), then a second pass (what every run of the job
+// costs once everything is rolled: the fingerprint check of the recheck
+// window).
+func rollBench(args []string) error {
+	fs := flag.NewFlagSet("roll", flag.ExitOnError)
 	url := fs.String("clickhouse-url", "clickhouse://127.0.0.1:19400/analytics_dashbench", "ClickHouse URL (127.0.0.1 only)")
 	site := fs.String("site", "dash.example", "site domain")
-	days := fs.Int("days", 31, "whole UTC days before today to roll up")
-	runs := fs.Int("runs", 10, "timed runs per read")
-	build := fs.Bool("build", true, "(re)build the probe table")
 	fs.Parse(args)
 	ctx := context.Background()
 	db, err := schema.Open(ctx, *url)
@@ -534,151 +536,45 @@ func rollupProbe(args []string) error {
 		return err
 	}
 	defer db.Close()
-	today := time.Now().UTC().Truncate(24 * time.Hour)
-	first := today.AddDate(0, 0, -*days)
-
-	if *build {
-		if err := db.Conn.Exec(ctx, "DROP TABLE IF EXISTS "+probeTable); err != nil {
-			return err
-		}
-		if err := db.Conn.Exec(ctx, `CREATE TABLE `+probeTable+` (site String, day Date, dimension String, goal String,
-			value String, writer String, ver UInt64, pageviews UInt64, events UInt64, visits UInt64, bounces UInt64,
-			duration UInt64, engagements UInt64, scroll_sum UInt64, engaged_ms UInt64, sketch String)
-			ENGINE = ReplacingMergeTree(ver) PARTITION BY toYYYYMM(day) ORDER BY (site, dimension, goal, day, value, writer)`); err != nil {
-			return err
-		}
-		t0 := time.Now()
-		var total int
-		for d := first; d.Before(today); d = d.AddDate(0, 0, 1) {
-			n, err := rollupDay(ctx, db, *site, d)
-			if err != nil {
-				return err
-			}
-			total += n
-		}
-		fmt.Printf("daily rollup probe: %d rows for %d days built in %s (sketches merged in Go)\n", total, *days, time.Since(t0).Round(time.Millisecond))
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if err := schema.Migrate(ctx, db, logger); err != nil {
+		return err
 	}
-
-	type read struct{ name, dim string }
-	reads := []read{{"event:page 30d", "event:page"}, {"visit:entry_page 30d", "visit:entry_page"},
-		{"visit:source 30d", "visit:source"}, {"visit:country 30d", "visit:country"}, {"totals 30d", ""},
-		{"event:props:url 30d", "event:props:url"}}
-	start, end := today.AddDate(0, 0, -30), today
-	fmt.Printf("%-24s %14s %14s %14s %14s %10s %10s\n", "read (SQL + Go merge)", "hourly p50 ms", "hourly p95 ms", "daily p50 ms", "daily p95 ms", "hourly rows", "daily rows")
-	for _, r := range reads {
-		var res [2][]time.Duration
-		var rowsRead [2]int
-		for i, tbl := range []string{"stats_hourly", probeTable} {
-			for k := 0; k <= *runs; k++ {
-				d, n, err := timedRead(ctx, db, tbl, *site, r.dim, start, end)
-				if err != nil {
-					return fmt.Errorf("%s %s: %w", r.name, tbl, err)
-				}
-				rowsRead[i] = n
-				if k > 0 {
-					res[i] = append(res[i], d)
-				}
-			}
-		}
-		fmt.Printf("%-24s %14s %14s %14s %14s %10d %10d\n", r.name, ms(pct(res[0], 50)), ms(pct(res[0], 95)),
-			ms(pct(res[1], 50)), ms(pct(res[1], 95)), rowsRead[0], rowsRead[1])
-	}
-	return nil
-}
-
-// rollupDay writes the daily rows of one UTC day: the latest version of
-// every hourly key, summed per (dimension, goal, value, writer), sketches
-// merged.
-func rollupDay(ctx context.Context, db *schema.DB, site string, day time.Time) (int, error) {
-	rs, err := db.Conn.Query(ctx, `SELECT dimension, goal, value, writer, sum(pv), sum(ev), sum(vi), sum(bo), sum(du),
-		sum(en), sum(sc), sum(em), groupArray(sk) FROM (SELECT dimension, goal, hour, value, writer,
-		argMax(pageviews, ver) AS pv, argMax(events, ver) AS ev, argMax(visits, ver) AS vi, argMax(bounces, ver) AS bo,
-		argMax(duration, ver) AS du, argMax(engagements, ver) AS en, argMax(scroll_sum, ver) AS sc,
-		argMax(engaged_ms, ver) AS em, argMax(sketch, ver) AS sk FROM stats_hourly
-		WHERE site = ? AND hour >= ? AND hour < ? GROUP BY dimension, goal, hour, value, writer)
-		GROUP BY dimension, goal, value, writer`, site, day, day.Add(24*time.Hour))
+	rolls, err := rollup.Rolls(ctx, db)
 	if err != nil {
-		return 0, err
+		return err
 	}
-	defer rs.Close()
-	batch, err := db.Conn.PrepareBatch(ctx, "INSERT INTO "+probeTable+" (site, day, dimension, goal, value, writer, ver, "+
-		"pageviews, events, visits, bounces, duration, engagements, scroll_sum, engaged_ms, sketch)")
-	if err != nil {
-		return 0, err
-	}
-	defer batch.Close()
-	n := 0
-	for rs.Next() {
-		var dim, goal, value, writer string
-		var c [8]uint64
-		var sks []string
-		if err := rs.Scan(&dim, &goal, &value, &writer, &c[0], &c[1], &c[2], &c[3], &c[4], &c[5], &c[6], &c[7], &sks); err != nil {
-			return 0, err
-		}
-		sk := sketch.New()
-		for _, b := range sks {
-			if err := sk.MergeBinary([]byte(b)); err != nil {
-				return 0, err
-			}
-		}
-		bin, err := sk.MarshalBinary()
+	yesterday := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -1)
+	var days []time.Duration
+	rows := 0
+	for d := yesterday; !d.Before(yesterday.AddDate(0, 0, -30)); d = d.AddDate(0, 0, -1) {
+		t := time.Now()
+		n, err := rollup.RollDay(ctx, db, *site, d, rolls[rollup.SiteDay{Site: *site, Day: d}].Ver)
 		if err != nil {
-			return 0, err
+			return err
 		}
-		if err := batch.Append(site, day, dim, goal, value, writer, uint64(1), c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], string(bin)); err != nil {
-			return 0, err
-		}
-		n++
+		days = append(days, time.Since(t))
+		rows += n
 	}
-	if err := rs.Err(); err != nil {
-		return 0, err
+	var month time.Duration
+	for _, d := range days {
+		month += d
 	}
-	return n, batch.Send()
-}
-
-// timedRead runs the dashboard's read of one dimension over [start, end) on
-// tbl (hourly or the daily probe) and merges the sketches per value in Go,
-// as dashboard/query does; it returns the time and the rows read.
-func timedRead(ctx context.Context, db *schema.DB, tbl, site, dim string, start, end time.Time) (time.Duration, int, error) {
-	col := "hour"
-	if tbl == probeTable {
-		col = "day"
-	}
-	q := `SELECT value, sum(pv), sum(ev), sum(vi), sum(bo), sum(du), sum(en), sum(sc), sum(em), groupArray(sk)
-		FROM (SELECT ` + col + `, value, argMax(pageviews, ver) AS pv, argMax(events, ver) AS ev,
-		argMax(visits, ver) AS vi, argMax(bounces, ver) AS bo, argMax(duration, ver) AS du,
-		argMax(engagements, ver) AS en, argMax(scroll_sum, ver) AS sc, argMax(engaged_ms, ver) AS em,
-		argMax(sketch, ver) AS sk FROM ` + tbl + ` WHERE site = ? AND dimension = ? AND ` + col + ` >= ? AND ` + col + ` < ?
-		GROUP BY ` + col + `, goal, value, writer) GROUP BY value LIMIT 500001`
-	t := time.Now()
-	var lo, hi any = start, end
-	if tbl == probeTable {
-		lo, hi = start.Format("2006-01-02"), end.Format("2006-01-02")
-		q = strings.Replace(q, "day >= ? AND day < ?", "day >= toDate(?) AND day < toDate(?)", 1)
-	}
-	rs, err := db.Conn.Query(ctx, q, site, dim, lo, hi)
+	fmt.Printf("roll one day (RollDay, %s): %s ms for %d rows; p50 of 31 days %s ms, p95 %s ms; 31 days one by one: %.1f s (%d rows)\n",
+		yesterday.Format(time.DateOnly), ms(days[0]), rows/len(days), ms(pct(days, 50)), ms(pct(days, 95)), month.Seconds(), rows)
+	job := rollup.New(rollup.Options{DB: db, Logger: logger})
+	p, err := job.Run(ctx)
 	if err != nil {
-		return 0, 0, err
+		return err
 	}
-	defer rs.Close()
-	n := 0
-	for rs.Next() {
-		var value string
-		var c [8]uint64
-		var sks []string
-		if err := rs.Scan(&value, &c[0], &c[1], &c[2], &c[3], &c[4], &c[5], &c[6], &c[7], &sks); err != nil {
-			return 0, 0, err
-		}
-		sk := sketch.New()
-		for _, b := range sks {
-			if err := sk.MergeBinary([]byte(b)); err != nil {
-				return 0, 0, err
-			}
-			n++
-		}
-		_ = sk.Estimate()
+	fmt.Printf("first pass of the job (every day without a roll, fingerprints of the last %d days, then the months): %d days and %d months rolled, %d rows, %d checked, %.1f s\n",
+		rollup.DefaultRecheckDays, p.Rolled, p.Months, p.Rows, p.Checked, p.Duration.Seconds())
+	p, err = job.Run(ctx)
+	if err != nil {
+		return err
 	}
-	return time.Since(t), n, rs.Err()
+	fmt.Printf("next pass (nothing new: fingerprint check only): %d days and %d months rolled, %d checked, %s ms\n", p.Rolled, p.Months, p.Checked, ms(p.Duration))
+	return nil
 }
 
 // ---------------------------------------------------------------------------
