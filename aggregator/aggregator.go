@@ -61,8 +61,11 @@ type Aggregator struct {
 	now       func() time.Time
 	metrics   *metrics.Set
 
-	mu      sync.Mutex
-	sites   map[string]*siteAgg
+	mu    sync.Mutex
+	sites map[string]*siteAgg
+	// last is the site of the last Add: events come in long runs of one
+	// site, and a string compare is cheaper than a map lookup.
+	last    *siteAgg
 	lastVer uint64
 	nCells  int
 	nSess   int
@@ -81,6 +84,7 @@ type Aggregator struct {
 
 // siteAgg is one site's state.
 type siteAgg struct {
+	name     string
 	buckets  map[int64]*bucket
 	sessions map[uint64]*session
 	// minutes are the site's totals per UTC minute (unix seconds of its
@@ -88,6 +92,12 @@ type siteAgg struct {
 	minutes map[int64]*cell
 	// drops count dropped requests per minute and reason.
 	drops map[dropKey]*cell
+	// cur and curMin are the bucket and the minute cell of the last event
+	// (nil when snapshot forgot them): nearly every event falls into the
+	// same hour and minute as the one before.
+	cur    *bucket
+	curMin *cell
+	minute int64 // curMin's
 }
 
 type dropKey struct {
@@ -192,27 +202,26 @@ func (a *Aggregator) cell(b *bucket, k cellKey) *cell {
 
 // Add counts one event. It reports false for an event it did not count: an
 // engagement event with no visit in progress. e is not retained.
-func (a *Aggregator) Add(e *Event) (counted bool) {
+func (a *Aggregator) Add(e *Event) bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	site := a.sites[e.Site]
-	if site == nil {
-		site = a.newSite(e.Site)
+	site := a.last
+	if site == nil || site.name != e.Site {
+		if site = a.sites[e.Site]; site == nil {
+			site = a.newSite(e.Site)
+		}
+		a.last = site
 	}
 	now := e.Time.Unix()
 	hour := now - now%3600
-	b := site.buckets[hour]
-	if b == nil {
-		b = newBucket(hour)
-		site.buckets[hour] = b
-	}
-
-	// Realtime: every event that counts shows a visitor present this minute.
-	defer func() {
-		if counted {
-			a.countMinute(site, now, e)
+	b := site.cur
+	if b == nil || b.hour != hour {
+		if b = site.buckets[hour]; b == nil {
+			b = newBucket(hour)
+			site.buckets[hour] = b
 		}
-	}()
+		site.cur = b
+	}
 
 	s := site.sessions[e.Visitor]
 	if s != nil && a.ended(s, now) {
@@ -225,6 +234,9 @@ func (a *Aggregator) Add(e *Event) (counted bool) {
 		}
 		a.extend(s, now)
 		a.engage(s, b, e)
+		// Realtime: every event that counts shows a visitor present this
+		// minute.
+		a.countMinute(site, s, now, e)
 		return true
 	}
 	if s == nil {
@@ -280,10 +292,12 @@ func (a *Aggregator) Add(e *Event) (counted bool) {
 		}
 	}
 	s.counted = b
-	page := a.cell(b, cellKey{dim: schema.DimPage, value: e.Path})
-	count(page, false)
+	page := a.pageCell(s, b, e.Path)
+	// The same goes for the page the visitor last counted in.
+	count(page, page == s.seenPage)
+	s.seenPage = page
 	if e.Kind == Pageview {
-		s.page, s.engaged, s.maxScroll = page, false, 0
+		s.page, s.pageBucket, s.engaged, s.maxScroll = page, b, false, 0
 	}
 	if e.Kind == Custom {
 		goal := a.cell(b, cellKey{dim: schema.DimGoal, value: e.Name})
@@ -294,13 +308,24 @@ func (a *Aggregator) Add(e *Event) (counted bool) {
 			count(a.cell(b, cellKey{dim: schema.DimPropsPrefix, goal: goal.key.value, sub: p.Key, value: p.Value}), false)
 		}
 	}
+	a.countMinute(site, s, now, e)
 	return true
 }
 
+// pageCell returns the cell of path in b: the visit's current page cell
+// when the event is on the same page (a reload, the page's engagement
+// events), without a lookup.
+func (a *Aggregator) pageCell(s *session, b *bucket, path string) *cell {
+	if p := s.page; p != nil && s.pageBucket == b && p.key.value == path {
+		return p
+	}
+	return a.cell(b, cellKey{dim: schema.DimPage, value: path})
+}
+
 func (a *Aggregator) newSite(name string) *siteAgg {
-	site := &siteAgg{buckets: make(map[int64]*bucket), sessions: make(map[uint64]*session),
+	site := &siteAgg{name: strings.Clone(name), buckets: make(map[int64]*bucket), sessions: make(map[uint64]*session),
 		minutes: make(map[int64]*cell), drops: make(map[dropKey]*cell)}
-	a.sites[strings.Clone(name)] = site
+	a.sites[site.name] = site
 	return site
 }
 
@@ -327,20 +352,28 @@ func (a *Aggregator) Drop(site, reason string, at time.Time) {
 	c.dirty = true
 }
 
-// countMinute adds e to its site's cell of the current minute.
-func (a *Aggregator) countMinute(site *siteAgg, now int64, e *Event) {
+// countMinute adds e, an event of the visit s, to its site's cell of the
+// current minute. The visit's visitor is inserted into the minute's sketch
+// once.
+func (a *Aggregator) countMinute(site *siteAgg, s *session, now int64, e *Event) {
 	m := now - now%60
-	c := site.minutes[m]
-	if c == nil {
-		c = &cell{key: cellKey{dim: schema.DimRealtime}, visitors: sketch.New()}
-		site.minutes[m] = c
-		a.nCells++
+	c := site.curMin
+	if c == nil || site.minute != m {
+		if c = site.minutes[m]; c == nil {
+			c = &cell{key: cellKey{dim: schema.DimRealtime}, visitors: sketch.New()}
+			site.minutes[m] = c
+			a.nCells++
+		}
+		site.curMin, site.minute = c, m
 	}
 	if e.Kind == Pageview {
 		c.pageviews++
 	}
 	c.events++
-	c.visitors.Add(e.Visitor)
+	if s.minute != c {
+		c.visitors.Add(e.Visitor)
+		s.minute = c
+	}
 	c.dirty = true
 }
 
@@ -384,9 +417,9 @@ func (a *Aggregator) extend(s *session, now int64) {
 // one of a pageview counts the pageview as engaged; scroll depth counts its
 // growth, so the page's scroll_sum is the sum of each pageview's maximum.
 func (a *Aggregator) engage(s *session, b *bucket, e *Event) {
-	page := a.cell(b, cellKey{dim: schema.DimPage, value: e.Path})
+	page := a.pageCell(s, b, e.Path)
 	if !s.engaged || s.page != page {
-		s.page, s.engaged, s.maxScroll = page, true, 0
+		s.page, s.pageBucket, s.engaged, s.maxScroll = page, b, true, 0
 		page.engagements++
 	}
 	if sd := min(e.ScrollDepth, 100); sd > s.maxScroll {
@@ -533,6 +566,9 @@ func (a *Aggregator) snapshot() ([]Row, []*cell) {
 			if closed && !dirty {
 				a.nCells -= len(b.cells)
 				delete(site.buckets, hour)
+				if site.cur == b {
+					site.cur = nil
+				}
 			}
 		}
 		for m, c := range site.minutes {
@@ -548,6 +584,9 @@ func (a *Aggregator) snapshot() ([]Row, []*cell) {
 				written = append(written, c)
 			} else if now.Unix() >= m+realtimeKeep {
 				delete(site.minutes, m)
+				if site.curMin == c {
+					site.curMin = nil
+				}
 				a.nCells--
 			}
 		}
@@ -564,6 +603,9 @@ func (a *Aggregator) snapshot() ([]Row, []*cell) {
 		}
 		if len(site.buckets) == 0 && len(site.sessions) == 0 && len(site.minutes) == 0 && len(site.drops) == 0 {
 			delete(a.sites, name)
+			if a.last == site {
+				a.last = nil
+			}
 		}
 	}
 	return rows, written

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"analytics/aggregator/sketch"
 	"analytics/schema"
 )
 
@@ -354,5 +355,80 @@ func TestDropsPerMinute(t *testing.T) {
 	flush(t, a)
 	if a.nCells != 0 || len(a.sites) != 0 {
 		t.Fatalf("drop counts still held: cells %d sites %d", a.nCells, len(a.sites))
+	}
+}
+
+// TestCachedCellsFollowHoursAndMinutes: Add reuses the last bucket, minute
+// cell and page cell and skips sketch inserts that cannot change a sketch;
+// across hour and minute boundaries, reloads and engagement events, every
+// row must still be what counting from scratch gives.
+func TestCachedCellsFollowHoursAndMinutes(t *testing.T) {
+	a, st, c := newAgg(t, Options{})
+	at := func(hm string, sec int) time.Time {
+		tm, err := time.Parse("15:04", hm)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return time.Date(2026, 11, 27, tm.Hour(), tm.Minute(), sec, 0, time.UTC)
+	}
+	eng := func(tm time.Time, v uint64, path string) {
+		if !a.Add(&Event{Time: tm, Site: "a.com", Kind: Engagement, Name: "engagement", Path: path, Visitor: v, ScrollDepth: 50, EngagedMS: 1000}) {
+			t.Fatalf("engagement of visitor %d at %v not counted", v, tm)
+		}
+	}
+	a.Add(pv(at("10:59", 30), 1, "/a", ""))
+	eng(at("11:00", 10), 1, "/a") // the visit's page, but in the next hour
+	a.Add(pv(at("11:00", 20), 1, "/a", ""))
+	eng(at("11:00", 40), 1, "/a")
+	a.Add(pv(at("11:00", 30), 2, "/a", ""))
+	a.Add(pv(at("11:01", 0), 1, "/b", ""))
+	a.Add(&Event{Time: at("11:01", 10), Site: "a.com", Kind: Custom, Name: "Signup", Path: "/b", Visitor: 1, Interactive: true})
+	c.t = at("11:05", 0)
+	flush(t, a)
+
+	type want struct{ pageviews, events, engagements, visitors uint64 }
+	check := func(hour time.Time, dim, value string, w want) {
+		t.Helper()
+		st.mu.Lock()
+		defer st.mu.Unlock()
+		for _, r := range st.rows {
+			if r.Hour.Equal(hour) && r.Dimension == dim && r.Value == value {
+				sk, err := sketch.Unmarshal(r.Sketch)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := want{r.Pageviews, r.Events, r.Engagements, sk.Estimate()}
+				if got != w {
+					t.Errorf("%v %s=%q: got %+v, want %+v", hour.Format("15:04"), dim, value, got, w)
+				}
+				return
+			}
+		}
+		t.Errorf("no row %v %s=%q", hour.Format("15:04"), dim, value)
+	}
+	check(at("10:00", 0), schema.DimPage, "/a", want{1, 1, 0, 1})
+	check(at("11:00", 0), schema.DimPage, "/a", want{2, 2, 2, 2})
+	check(at("11:00", 0), schema.DimPage, "/b", want{1, 2, 0, 1})
+	check(at("11:00", 0), schema.DimTotal, "", want{3, 4, 0, 2})
+	check(at("10:59", 0), schema.DimRealtime, "", want{1, 1, 0, 1})
+	check(at("11:00", 0), schema.DimRealtime, "", want{2, 4, 0, 2})
+	check(at("11:01", 0), schema.DimRealtime, "", want{1, 2, 0, 1})
+
+	// Once its hour is closed, written and without visits, a bucket is
+	// forgotten: a late event of that hour must start a new one, not land
+	// in the forgotten bucket that Add last used.
+	a.Add(pv(at("12:59", 50), 5, "/", "")) // keeps the site alive
+	a.Add(pv(at("11:59", 0), 3, "/late", ""))
+	c.t = at("13:00", 0)
+	flush(t, a) // ends the visits; the 11:00 bucket is written
+	flush(t, a) // and forgotten
+	a.Add(pv(at("11:59", 30), 4, "/late", ""))
+	flush(t, a)
+	written := false
+	for _, r := range st.last {
+		written = written || r.Dimension == schema.DimPage && r.Value == "/late" && r.Hour.Equal(at("11:00", 0))
+	}
+	if !written {
+		t.Error("a late event of a forgotten hour was not written")
 	}
 }

@@ -40,8 +40,14 @@ type session struct {
 	// bucket's total), allocated only when a visit crosses an hour.
 	counted *bucket
 	cur     *[1 + len(visitDims) - visitFirstEventDim]*cell
-	// page is the current page's cell (its key holds the path).
-	page *cell
+	// page is the current page's cell (its key holds the path), in the
+	// bucket pageBucket.
+	page       *cell
+	pageBucket *bucket
+	// seenPage is the page cell the visitor was last inserted into, and
+	// minute the realtime cell: their sketches hold the visitor already.
+	seenPage *cell
+	minute   *cell
 	// Engagement of the current pageview.
 	engaged   bool
 	maxScroll int
