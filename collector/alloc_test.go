@@ -4,6 +4,7 @@ package collector
 
 import (
 	"net"
+	"strconv"
 	"testing"
 
 	"github.com/valyala/fasthttp"
@@ -40,5 +41,35 @@ func TestHandlerDoesNotAllocate(t *testing.T) {
 		if allocs := testing.AllocsPerRun(200, func() { serve(b) }); allocs != 0 {
 			t.Errorf("%s: %v allocations per request, want 0", name, allocs)
 		}
+	}
+}
+
+// TestHandlerWithGeoIPDoesNotAllocate: the same with the real GeoLite2
+// database and the location cache, for a returning visitor and for
+// visitors the cache has not seen.
+func TestHandlerWithGeoIPDoesNotAllocate(t *testing.T) {
+	s, _ := newGeoServer(t, &recorder{}, nil)
+	s.sink = discardSink{}
+	body := []byte(`{"n":"pageview","u":"https://a.com/blog/post-1?utm_source=newsletter","d":"a.com","r":"https://news.ycombinator.com/","v":20}`)
+	var ctx fasthttp.RequestCtx
+	ctx.Init(&fasthttp.Request{}, &net.TCPAddr{IP: net.IPv4(10, 0, 0, 1), Port: 1234}, nil)
+	ips := []string{"8.8.8.8", "81.2.69.142", "193.0.6.139", "133.11.0.1"}
+	for _, ip := range ips { // warm the caches of the database's records
+		serveFrom(s, &ctx, body, chromeUA, ip)
+	}
+	if allocs := testing.AllocsPerRun(200, func() { serveFrom(s, &ctx, body, chromeUA, "8.8.8.8") }); allocs != 0 {
+		t.Errorf("returning visitor: %v allocations per request, want 0", allocs)
+	}
+	i := 0
+	// New visitors (another User-Agent each time) at the same addresses.
+	uas := make([]string, 300)
+	for j := range uas {
+		uas[j] = chromeUA + " v" + strconv.Itoa(j)
+	}
+	for _, ua := range uas[:50] { // the User-Agent cache's entries
+		serveFrom(s, &ctx, body, ua, ips[0])
+	}
+	if allocs := testing.AllocsPerRun(200, func() { serveFrom(s, &ctx, body, uas[i%50], ips[i%len(ips)]); i++ }); allocs != 0 {
+		t.Errorf("new visitors: %v allocations per request, want 0", allocs)
 	}
 }

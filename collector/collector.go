@@ -141,6 +141,7 @@ type Server struct {
 	sink    Sink
 	ips     *clientip.Resolver
 	geo     *geo.DB
+	locs    *locations // nil without a GeoIP database
 	salts   *visitor.Salts
 	ua      *useragent.Parser
 	ready   func() (string, bool, bool)
@@ -223,6 +224,11 @@ func New(opts Options) (*Server, error) {
 		panics:  opts.Metrics.NewCounter("analytics_collector_panics_total"),
 		invalid: map[string]*metrics.Counter{},
 		bots:    map[string]*metrics.Counter{},
+	}
+	if s.geo != nil {
+		s.locs = new(locations)
+		s.metrics.NewGauge("analytics_geoip_cache_hits_total", func() float64 { h, _ := s.locs.stats(); return float64(h) })
+		s.metrics.NewGauge("analytics_geoip_cache_misses_total", func() float64 { _, m := s.locs.stats(); return float64(m) })
 	}
 	// The User-Agent cache's counts, read when /metrics is scraped.
 	s.metrics.NewGauge("analytics_useragent_cache_hits_total", func() float64 { h, _ := s.ua.CacheStats(); return float64(h) })
@@ -498,12 +504,15 @@ func (s *Server) handleEvent(ctx *fasthttp.RequestCtx) {
 		}
 		if !resolved {
 			ip = s.clientIP(ctx, st)
-			country, region = s.geo.Location(ip)
+		}
+		key := s.salts.KeyAt(now, site.domain, ip, uaRaw)
+		if !resolved {
+			country, region = s.locate(key, now, ip)
 			resolved = true
 		}
 		ev := &st.ev
 		s.fill(st, b, &ua, country, region, site, now)
-		ev.Visitor = s.salts.KeyAt(now, site.domain, ip, uaRaw)
+		ev.Visitor = key
 		if !s.sink.Add(ev) {
 			s.drop(site, ReasonNoVisit, now)
 			dropped++
@@ -613,6 +622,22 @@ func (s *Server) clock(ctx *fasthttp.RequestCtx) time.Time {
 		return s.now()
 	}
 	return ctx.Time()
+}
+
+// locate returns the country and region of ip, whose visitor key (for the
+// request's first site) is key: remembered from the visitor's earlier
+// events, or looked up.
+func (s *Server) locate(key uint64, now time.Time, ip netip.Addr) (country, region string) {
+	if s.locs == nil {
+		return s.geo.Location(ip)
+	}
+	day := now.Unix() / 86400
+	if country, region, ok := s.locs.get(key, day); ok {
+		return country, region
+	}
+	country, region = s.geo.Location(ip)
+	s.locs.put(key, day, country, region)
+	return country, region
 }
 
 func (s *Server) clientIP(ctx *fasthttp.RequestCtx, st *decodeState) netip.Addr {
