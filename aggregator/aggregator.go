@@ -201,8 +201,14 @@ func (a *Aggregator) cell(b *bucket, k cellKey) *cell {
 }
 
 // Add counts one event. It reports false for an event it did not count: an
-// engagement event with no visit in progress. e is not retained.
-func (a *Aggregator) Add(e *Event) bool {
+// engagement event with no visit in progress, or an Unlocated event that
+// would start a visit (see Count). e is not retained.
+func (a *Aggregator) Add(e *Event) bool { return a.Count(e) == Counted }
+
+// Count counts one event and says whether it did. An event that is not
+// counted changes nothing that counting it later would not change. e is not
+// retained.
+func (a *Aggregator) Count(e *Event) Outcome {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	site := a.last
@@ -230,16 +236,19 @@ func (a *Aggregator) Add(e *Event) bool {
 	}
 	if e.Kind == Engagement {
 		if s == nil {
-			return false
+			return NoVisit
 		}
 		a.extend(s, now)
 		a.engage(s, b, e)
 		// Realtime: every event that counts shows a visitor present this
 		// minute.
 		a.countMinute(site, s, now, e)
-		return true
+		return Counted
 	}
 	if s == nil {
+		if e.Unlocated {
+			return NeedsLocation
+		}
 		s = a.startSession(site, b, e, now)
 	} else {
 		a.extend(s, now)
@@ -309,7 +318,7 @@ func (a *Aggregator) Add(e *Event) bool {
 		}
 	}
 	a.countMinute(site, s, now, e)
-	return true
+	return Counted
 }
 
 // pageCell returns the cell of path in b: the visit's current page cell

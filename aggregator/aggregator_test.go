@@ -432,3 +432,49 @@ func TestCachedCellsFollowHoursAndMinutes(t *testing.T) {
 		t.Error("a late event of a forgotten hour was not written")
 	}
 }
+
+// TestCountAsksForLocationOnlyAtVisitStart: an unlocated event is counted
+// when its visit is in progress; one that would start a visit is refused
+// with NeedsLocation and changes nothing, so counting it again located
+// gives what counting it located right away gives.
+func TestCountAsksForLocationOnlyAtVisitStart(t *testing.T) {
+	a, st, c := newAgg(t, Options{})
+	unlocated := func(e *Event) *Event { e.Unlocated, e.Country = true, ""; return e }
+	eng := &Event{Time: c.t, Site: "a.com", Kind: Engagement, Name: "engagement", Path: "/", Visitor: 1, ScrollDepth: 10}
+	if got := a.Count(unlocated(eng)); got != NoVisit {
+		t.Fatalf("engagement without a visit: %v, want NoVisit", got)
+	}
+	if got := a.Count(unlocated(pv(c.t, 1, "/", "google.com"))); got != NeedsLocation {
+		t.Fatalf("first pageview: %v, want NeedsLocation", got)
+	}
+	if a.Add(unlocated(pv(c.t, 1, "/", "google.com"))) {
+		t.Fatal("Add counted an unlocated visit start")
+	}
+	flush(t, a)
+	if len(st.rows) != 0 {
+		t.Fatalf("refused events left rows: %+v", st.rows)
+	}
+	if got := a.Count(pv(c.t, 1, "/", "google.com")); got != Counted { // located: Country DE
+		t.Fatalf("located first pageview: %v", got)
+	}
+	for i, e := range []*Event{pv(c.t.Add(time.Minute), 1, "/pricing", ""), eng} {
+		if got := a.Count(unlocated(e)); got != Counted {
+			t.Fatalf("event %d of the visit: %v, want Counted", i, got)
+		}
+	}
+	// After the visit timed out, the next event starts a new visit.
+	if got := a.Count(unlocated(pv(c.t.Add(2*time.Hour), 1, "/", ""))); got != NeedsLocation {
+		t.Fatalf("after the timeout: %v, want NeedsLocation", got)
+	}
+	c.t = c.t.Add(3 * time.Hour)
+	flush(t, a)
+	if got := st.sum(schema.DimCountry, "", "DE"); got.Visits != 1 || got.Pageviews != 2 || got.Events != 2 {
+		t.Errorf("country DE: %+v, want 1 visit, 2 pageviews, 2 events (engagement is no event)", got)
+	}
+	if got := st.sum(schema.DimCountry, "", ""); got.Visits != 0 || got.Events != 0 {
+		t.Errorf("unknown country: %+v, want nothing", got)
+	}
+	if got := st.sum(schema.DimExitPage, "", "/"); got.Visits != 1 { // the engagement was on /
+		t.Errorf("exit page: %+v", got)
+	}
+}

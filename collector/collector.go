@@ -62,6 +62,15 @@ type Sink interface {
 	Drop(site, reason string, at time.Time)
 }
 
+// Counter is a Sink that can be handed events without their location and
+// asks for it only when it needs it (aggregator.Event.Unlocated): only the
+// event that starts a visit gives the visit its country, so the GeoIP
+// lookup is skipped for the others. *aggregator.Aggregator implements it.
+type Counter interface {
+	Sink
+	Count(e *aggregator.Event) aggregator.Outcome
+}
+
 // Options configure a Server.
 type Options struct {
 	Sites []Site
@@ -139,9 +148,9 @@ type siteState struct {
 type Server struct {
 	sites   map[string]*siteState
 	sink    Sink
+	counter Counter // the Sink, when it is a Counter and there is a GeoIP database
 	ips     *clientip.Resolver
 	geo     *geo.DB
-	locs    *locations // nil without a GeoIP database
 	salts   *visitor.Salts
 	ua      *useragent.Parser
 	ready   func() (string, bool, bool)
@@ -225,10 +234,8 @@ func New(opts Options) (*Server, error) {
 		invalid: map[string]*metrics.Counter{},
 		bots:    map[string]*metrics.Counter{},
 	}
-	if s.geo != nil {
-		s.locs = new(locations)
-		s.metrics.NewGauge("analytics_geoip_cache_hits_total", func() float64 { h, _ := s.locs.stats(); return float64(h) })
-		s.metrics.NewGauge("analytics_geoip_cache_misses_total", func() float64 { _, m := s.locs.stats(); return float64(m) })
+	if c, ok := opts.Sink.(Counter); ok && opts.GeoIP != nil {
+		s.counter = c
 	}
 	// The User-Agent cache's counts, read when /metrics is scraped.
 	s.metrics.NewGauge("analytics_useragent_cache_hits_total", func() float64 { h, _ := s.ua.CacheStats(); return float64(h) })
@@ -477,7 +484,7 @@ func (s *Server) handleEvent(ctx *fasthttp.RequestCtx) {
 	var ip netip.Addr
 	var country, region string
 	now := s.clock(ctx)
-	resolved := false
+	resolved, located := false, false
 	for _, domain := range b.Domains {
 		site := s.sites[domain]
 		reason := ""
@@ -504,16 +511,12 @@ func (s *Server) handleEvent(ctx *fasthttp.RequestCtx) {
 		}
 		if !resolved {
 			ip = s.clientIP(ctx, st)
-		}
-		key := s.salts.KeyAt(now, site.domain, ip, uaRaw)
-		if !resolved {
-			country, region = s.locate(key, now, ip)
 			resolved = true
 		}
 		ev := &st.ev
 		s.fill(st, b, &ua, country, region, site, now)
-		ev.Visitor = key
-		if !s.sink.Add(ev) {
+		ev.Visitor = s.salts.KeyAt(now, site.domain, ip, uaRaw)
+		if !s.handOn(ev, ip, &located, &country, &region) {
 			s.drop(site, ReasonNoVisit, now)
 			dropped++
 			continue
@@ -624,20 +627,30 @@ func (s *Server) clock(ctx *fasthttp.RequestCtx) time.Time {
 	return ctx.Time()
 }
 
-// locate returns the country and region of ip, whose visitor key (for the
-// request's first site) is key: remembered from the visitor's earlier
-// events, or looked up.
-func (s *Server) locate(key uint64, now time.Time, ip netip.Addr) (country, region string) {
-	if s.locs == nil {
-		return s.geo.Location(ip)
+// handOn hands ev to the sink and reports whether it counted. The location of ip is
+// looked up (once per request: *located, *country and *region keep it) only
+// when the sink needs it: always for a plain Sink, only for an event that
+// starts a visit for a Counter.
+func (s *Server) handOn(ev *aggregator.Event, ip netip.Addr, located *bool, country, region *string) bool {
+	if !*located && s.counter != nil {
+		ev.Unlocated = true
+		switch s.counter.Count(ev) {
+		case aggregator.Counted:
+			return true
+		case aggregator.NoVisit:
+			return false
+		}
+		ev.Unlocated = false
 	}
-	day := now.Unix() / 86400
-	if country, region, ok := s.locs.get(key, day); ok {
-		return country, region
+	if !*located {
+		*country, *region = s.geo.Location(ip)
+		*located = true
 	}
-	country, region = s.geo.Location(ip)
-	s.locs.put(key, day, country, region)
-	return country, region
+	ev.Country, ev.Region = *country, *region
+	if s.counter != nil {
+		return s.counter.Count(ev) == aggregator.Counted
+	}
+	return s.sink.Add(ev)
 }
 
 func (s *Server) clientIP(ctx *fasthttp.RequestCtx, st *decodeState) netip.Addr {
