@@ -395,14 +395,16 @@ func (a *Aggregator) ended(s *session, now int64) bool {
 func (a *Aggregator) startSession(site *siteAgg, b *bucket, e *Event, now int64) *session {
 	// The visit cells are the event cells of its first bucket: counted.
 	s := &session{start: now, last: now, bucket: b, counted: b}
+	var vc visitCells
 	for i, k := range visitKeys(e) {
 		c := a.cell(b, k)
 		c.visits++
 		c.bounces++ // until a second interaction
 		c.visitors.Add(e.Visitor)
 		c.dirty = true
-		s.visit[i] = c
+		vc[i] = c
 	}
+	s.visit = b.visitCells(&vc)
 	b.live++
 	site.sessions[e.Visitor] = s
 	a.nSess++

@@ -478,3 +478,43 @@ func TestCountAsksForLocationOnlyAtVisitStart(t *testing.T) {
 		t.Errorf("exit page: %+v", got)
 	}
 }
+
+// BenchmarkAddVisitsInProgress: events of visits in progress, as most events
+// are: visitors each with a visit started, then pageviews over 200 paths,
+// custom events with a property and engagement events of random visitors.
+// With many visitors, Add's cost is mostly the memory it touches per event.
+func BenchmarkAddVisitsInProgress(b *testing.B) {
+	for _, visitors := range []int{1000, 50000} {
+		b.Run(fmt.Sprint("visitors=", visitors), func(b *testing.B) {
+			a, _, c := newAgg(b, Options{})
+			paths := make([]string, 200)
+			for i := range paths {
+				paths[i] = fmt.Sprint("/p/", i)
+			}
+			key := func(v int) uint64 { return uint64(v+1) * 0x9E3779B97F4A7C15 }
+			for v := range visitors {
+				e := pv(c.t, key(v), paths[v%200], []string{"", "google.com", "t.co"}[v%3])
+				e.Country = []string{"US", "DE", "GB", "FR", "IN"}[v%5]
+				a.Add(e)
+			}
+			props := []Prop{{"plan", "pro"}}
+			b.ReportAllocs()
+			x := uint64(88172645463325252)
+			for b.Loop() {
+				x ^= x << 13
+				x ^= x >> 7
+				x ^= x << 17
+				v := int(x % uint64(visitors))
+				e := Event{Time: c.t, Site: "a.com", Kind: Pageview, Name: "pageview", Path: paths[x>>32%200],
+					Visitor: key(v), Interactive: true}
+				switch x >> 40 % 20 {
+				case 0, 1:
+					e.Kind, e.Name, e.Props = Custom, "Signup", props
+				case 2:
+					e.Kind, e.Name, e.ScrollDepth, e.EngagedMS = Engagement, "engagement", 50, 1000
+				}
+				a.Add(&e)
+			}
+		})
+	}
+}

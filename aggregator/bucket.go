@@ -53,6 +53,23 @@ type bucket struct {
 	// live counts the open sessions that started in this hour: their visit
 	// metrics still change, so the bucket stays in memory.
 	live int
+	// visits holds one shared copy of each distinct visitCells of the
+	// visits started in this hour.
+	visits map[visitCells]*visitCells
+}
+
+// visitCells returns the bucket's shared copy of vc.
+func (b *bucket) visitCells(vc *visitCells) *visitCells {
+	if p := b.visits[*vc]; p != nil {
+		return p
+	}
+	if b.visits == nil {
+		b.visits = make(map[visitCells]*visitCells)
+	}
+	p := new(visitCells)
+	*p = *vc
+	b.visits[*vc] = p
+	return p
 }
 
 func newBucket(hour int64) *bucket {

@@ -17,6 +17,10 @@ var visitDims = [...]string{
 	schema.DimBrowser, schema.DimBrowserVersion, schema.DimOS, schema.DimOSVersion, schema.DimDevice,
 }
 
+// visitCells are the cells of a visit in its start bucket, one per
+// visitDims entry.
+type visitCells [len(visitDims)]*cell
+
 const (
 	visitTotal = iota
 	visitEntry
@@ -30,8 +34,10 @@ type session struct {
 	bucket      *bucket
 	// visit are the visit's cells in its start bucket, one per visitDims
 	// entry; their keys also give the visit's dimension values for the
-	// events that follow.
-	visit        [len(visitDims)]*cell
+	// events that follow. Visits with the same cells share one array (see
+	// bucket.visitCells): a session stays small, and the arrays of common
+	// visits stay in the CPU's caches.
+	visit        *visitCells
 	interactions uint32
 	// counted is the bucket whose visit-dimension cells last counted this
 	// visit's visitor: later events in it need not insert it again, nor
