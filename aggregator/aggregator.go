@@ -328,7 +328,14 @@ func (a *Aggregator) pageCell(s *session, b *bucket, path string) *cell {
 	if p := s.page; p != nil && s.pageBucket == b && p.key.value == path {
 		return p
 	}
-	return a.cell(b, cellKey{dim: schema.DimPage, value: path})
+	if p := b.pages[path]; p != nil {
+		return p
+	}
+	p := a.cell(b, cellKey{dim: schema.DimPage, value: path})
+	if p.key.value == path { // not folded: the key is the cell's own copy
+		b.pages[p.key.value] = p
+	}
+	return p
 }
 
 func (a *Aggregator) newSite(name string) *siteAgg {

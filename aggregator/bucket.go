@@ -56,6 +56,9 @@ type bucket struct {
 	// visits holds one shared copy of each distinct visitCells of the
 	// visits started in this hour.
 	visits map[visitCells]*visitCells
+	// pages indexes the page cells by path (paths that folded into
+	// "(other)" excepted): one string hash instead of a cellKey's four.
+	pages map[string]*cell
 }
 
 // visitCells returns the bucket's shared copy of vc.
@@ -73,7 +76,8 @@ func (b *bucket) visitCells(vc *visitCells) *visitCells {
 }
 
 func newBucket(hour int64) *bucket {
-	return &bucket{hour: hour, cells: make(map[cellKey]*cell, 64), distinct: make(map[capKey]int, 16)}
+	return &bucket{hour: hour, cells: make(map[cellKey]*cell, 64), distinct: make(map[capKey]int, 16),
+		pages: make(map[string]*cell, 64)}
 }
 
 // cell returns the cell for k, creating it unless a cap is reached, in which
