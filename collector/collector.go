@@ -437,7 +437,9 @@ func (s *Server) handleError(ctx *fasthttp.RequestCtx, err error) {
 }
 
 var (
-	headerXRealIP = []byte("X-Real-IP")
+	// Canonical header names (as fasthttp normalizes the names it reads),
+	// for PeekCanonical, which spares normalizing them on every request.
+	headerXRealIP = []byte("X-Real-Ip")
 	headerDropped = "X-Plausible-Dropped"
 )
 
@@ -446,8 +448,8 @@ var (
 	valueStar  = []byte("*")
 	textPlain  = []byte("text/plain; charset=utf-8")
 	bodyOK     = []byte("ok")
-	headerDNT  = []byte("DNT")
-	headerGPC  = []byte("Sec-GPC")
+	headerDNT  = []byte("Dnt")
+	headerGPC  = []byte("Sec-Gpc")
 )
 
 func (s *Server) handleEvent(ctx *fasthttp.RequestCtx) {
@@ -478,8 +480,8 @@ func (s *Server) handleEvent(ctx *fasthttp.RequestCtx) {
 	uaRaw := ctx.Request.Header.UserAgent()
 	ua := s.ua.Parse(uaRaw)
 	h := &ctx.Request.Header
-	dnt := isOne(h.PeekBytes(headerDNT))
-	gpc := isOne(h.PeekBytes(headerGPC))
+	dnt := isOne(h.PeekCanonical(headerDNT))
+	gpc := isOne(h.PeekCanonical(headerGPC))
 	dropped := 0
 	var ip netip.Addr
 	var country, region string
@@ -666,9 +668,12 @@ func (s *Server) clientIP(ctx *fasthttp.RequestCtx, st *decodeState) netip.Addr 
 	// with commas (RFC 9110): a proxy that appends its own line must not let
 	// a client-sent first line stand for the whole chain.
 	h := &ctx.Request.Header
-	st.xff = joinLines(st.xff[:0], h.PeekAll("X-Forwarded-For"))
+	st.xff = joinLines(st.xff[:0], h.PeekAll(fasthttp.HeaderXForwardedFor))
+	if a, ok := s.ips.FromXForwardedFor(st.xff); ok {
+		return a // the usual case: Forwarded and X-Real-IP are not read
+	}
 	st.fwd = joinLines(st.fwd[:0], h.PeekAll("Forwarded"))
-	return s.ips.ClientIP(peer, st.xff, st.fwd, h.PeekBytes(headerXRealIP))
+	return s.ips.ClientIP(peer, nil, st.fwd, h.PeekCanonical(headerXRealIP))
 }
 
 func joinLines(dst []byte, lines [][]byte) []byte {
