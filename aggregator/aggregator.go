@@ -84,9 +84,11 @@ type Aggregator struct {
 
 // siteAgg is one site's state.
 type siteAgg struct {
-	name     string
-	buckets  map[int64]*bucket
-	sessions map[uint64]*session
+	name    string
+	buckets map[int64]*bucket
+	// sessions are held by value: the lookup that finds a visit reads the
+	// visit itself, instead of a pointer to follow to another cache miss.
+	sessions map[uint64]session
 	// minutes are the site's totals per UTC minute (unix seconds of its
 	// start) for realtime visitors; only the last realtimeKeep are held.
 	minutes map[int64]*cell
@@ -229,13 +231,15 @@ func (a *Aggregator) Count(e *Event) Outcome {
 		site.cur = b
 	}
 
-	s := site.sessions[e.Visitor]
-	if s != nil && a.ended(s, now) {
+	// The visit is read into sv and written back once counted.
+	sv, ok := site.sessions[e.Visitor]
+	s := &sv
+	if ok && a.ended(s, now) {
 		a.endSession(site, e.Visitor, s)
-		s = nil
+		ok = false
 	}
 	if e.Kind == Engagement {
-		if s == nil {
+		if !ok {
 			return NoVisit
 		}
 		a.extend(s, now)
@@ -243,13 +247,14 @@ func (a *Aggregator) Count(e *Event) Outcome {
 		// Realtime: every event that counts shows a visitor present this
 		// minute.
 		a.countMinute(site, s, now, e)
+		site.sessions[e.Visitor] = sv
 		return Counted
 	}
-	if s == nil {
+	if !ok {
 		if e.Unlocated {
 			return NeedsLocation
 		}
-		s = a.startSession(site, b, e, now)
+		sv = a.startSession(b, e, now)
 	} else {
 		a.extend(s, now)
 	}
@@ -318,6 +323,7 @@ func (a *Aggregator) Count(e *Event) Outcome {
 		}
 	}
 	a.countMinute(site, s, now, e)
+	site.sessions[e.Visitor] = sv
 	return Counted
 }
 
@@ -339,7 +345,7 @@ func (a *Aggregator) pageCell(s *session, b *bucket, path string) *cell {
 }
 
 func (a *Aggregator) newSite(name string) *siteAgg {
-	site := &siteAgg{name: strings.Clone(name), buckets: make(map[int64]*bucket), sessions: make(map[uint64]*session),
+	site := &siteAgg{name: strings.Clone(name), buckets: make(map[int64]*bucket), sessions: make(map[uint64]session),
 		minutes: make(map[int64]*cell), drops: make(map[dropKey]*cell)}
 	a.sites[site.name] = site
 	return site
@@ -399,9 +405,11 @@ func (a *Aggregator) ended(s *session, now int64) bool {
 	return now-s.last > a.timeout || now/86400 != s.start/86400
 }
 
-func (a *Aggregator) startSession(site *siteAgg, b *bucket, e *Event, now int64) *session {
+// startSession returns a new visit started by e, which the caller adds to
+// its site's sessions.
+func (a *Aggregator) startSession(b *bucket, e *Event, now int64) session {
 	// The visit cells are the event cells of its first bucket: counted.
-	s := &session{start: now, last: now, bucket: b, counted: b}
+	s := session{start: now, last: now, bucket: b, counted: b}
 	var vc visitCells
 	for i, k := range visitKeys(e) {
 		c := a.cell(b, k)
@@ -413,7 +421,6 @@ func (a *Aggregator) startSession(site *siteAgg, b *bucket, e *Event, now int64)
 	}
 	s.visit = b.visitCells(&vc)
 	b.live++
-	site.sessions[e.Visitor] = s
 	a.nSess++
 	return s
 }
@@ -472,8 +479,8 @@ func (a *Aggregator) endSession(site *siteAgg, key uint64, s *session) {
 func (a *Aggregator) endSessions(now int64, all bool) {
 	for _, site := range a.sites {
 		for key, s := range site.sessions {
-			if all || a.ended(s, now) {
-				a.endSession(site, key, s)
+			if all || a.ended(&s, now) {
+				a.endSession(site, key, &s)
 			}
 		}
 	}
