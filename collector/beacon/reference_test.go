@@ -340,7 +340,7 @@ func (d *refDecoder) decodeURL(v *fastjson.Value, b *Beacon) *Error {
 	if len(s) > MaxURLBytes {
 		return errURLTooLong
 	}
-	u, st := splitURL(s)
+	u, st := refSplitURL(s)
 	switch st {
 	case urlBadScheme:
 		return errURLScheme
@@ -525,7 +525,7 @@ func (d *refDecoder) decodeReferrer(v *fastjson.Value) *Error {
 		}
 		return nil
 	}
-	u, st := splitURL(s)
+	u, st := refSplitURL(s)
 	if st != urlOK {
 		return nil // an unusable referrer is no referrer
 	}
@@ -692,6 +692,102 @@ func refIsFalse(v *fastjson.Value) bool {
 		return err == nil && f == 0
 	}
 	return false
+}
+
+// refSplitURL is splitURL as it was before its one-pass authority scan: it splits an http(s) URL (see the rules above) into views of s.
+func refSplitURL(s []byte) (u urlParts, st urlStatus) {
+	rest := s
+	if i := schemeEnd(s); i >= 0 {
+		if !equalFold(s[:i], "http") && !equalFold(s[:i], "https") {
+			return u, urlBadScheme
+		}
+		rest = s[i+1:]
+		for len(rest) > 0 && (rest[0] == '/' || rest[0] == '\\') {
+			rest = rest[1:]
+		}
+	} else if len(rest) >= 2 && rest[0] == '/' && rest[1] == '/' {
+		for len(rest) > 0 && rest[0] == '/' {
+			rest = rest[1:]
+		}
+	}
+
+	end := 0
+	for end < len(rest) && !isDelim(rest[end]) {
+		end++
+	}
+	auth := rest[:end]
+	rest = rest[end:]
+	if at := bytes.LastIndexByte(auth, '@'); at >= 0 {
+		auth = auth[at+1:]
+	}
+	var port []byte
+	if len(auth) > 0 && auth[0] == '[' {
+		closing := bytes.IndexByte(auth, ']')
+		if closing < 0 {
+			return u, urlInvalid
+		}
+		u.host = auth[1:closing]
+		if after := auth[closing+1:]; len(after) > 0 {
+			if after[0] != ':' {
+				return u, urlInvalid
+			}
+			port = after[1:]
+		}
+		if !validIPv6(u.host) {
+			return u, urlInvalid
+		}
+	} else {
+		u.host = auth
+		if c := bytes.LastIndexByte(auth, ':'); c >= 0 {
+			u.host, port = auth[:c], auth[c+1:]
+		}
+		if !refValidHost(u.host) {
+			return u, urlInvalid
+		}
+	}
+	for _, c := range port {
+		if !isDigit(c) {
+			return u, urlInvalid
+		}
+	}
+
+	end = 0
+	for end < len(rest) && rest[end] != '?' && rest[end] != '#' {
+		end++
+	}
+	u.path = rest[:end]
+	rest = rest[end:]
+	if len(rest) > 0 && rest[0] == '?' {
+		end = bytes.IndexByte(rest, '#')
+		if end < 0 {
+			end = len(rest)
+		}
+		u.query = rest[1:end]
+		rest = rest[end:]
+	}
+	if len(rest) > 0 { // rest[0] == '#'
+		u.hasFrag = true
+		u.fragment = rest[1:]
+	}
+	return u, urlOK
+}
+
+// refValidHost is validHost as it was: it accepts registered names, IPv4 addresses and Unicode (IDN)
+// names; it refuses what no browser would put in a host.
+func refValidHost(h []byte) bool {
+	if len(h) == 0 {
+		return false
+	}
+	for _, c := range h {
+		if c <= ' ' || c == 0x7f {
+			return false
+		}
+		switch c {
+		case '"', '%', '<', '>', '[', ']', '^', '`', '{', '|', '}', ':', '@', '/', '\\', '?', '#':
+			return false
+		}
+	}
+	return true
 }
 
 // TestDecodeMatchesReference: bodies at the edges of the JSON rules decode
