@@ -404,7 +404,8 @@ func (d *Decoder) decodeURL(src []byte, v value, b *Beacon) *Error {
 	if len(u.path) == 0 || u.path[0] != '/' && u.path[0] != '\\' {
 		d.out = append(d.out, '/')
 	}
-	d.out = appendPath(d.out, u.path)
+	var high, fragHigh bool
+	d.out, high = appendPathHigh(d.out, u.path)
 	if b.HashMode && u.hasFrag {
 		frag := u.fragment
 		if q := bytes.IndexByte(frag, '?'); q >= 0 {
@@ -412,11 +413,13 @@ func (d *Decoder) decodeURL(src []byte, v value, b *Beacon) *Error {
 		}
 		if len(frag) > 0 {
 			d.out = append(d.out, '#')
-			d.out = appendPath(d.out, frag)
+			d.out, fragHigh = appendPathHigh(d.out, frag)
 		}
 	}
 	d.path = span{start, len(d.out)}
-	if !utf8.Valid(d.out[start:]) {
+	// The URL is valid UTF-8 and so is what appendPath copies: only bytes
+	// it decoded from escapes can make the path invalid.
+	if (high || fragHigh) && !utf8.Valid(d.out[start:]) {
 		return errURLInvalid
 	}
 

@@ -278,9 +278,18 @@ const upperHex = "0123456789ABCDEF"
 
 // appendPath appends the percent-decoded p. Malformed escapes are kept as
 // sent. Bytes that would change the meaning of a path or corrupt a log line,
-// '?', '#', controls and DEL, stay (or become) percent-encoded. A '\' that
+// '?', '#', controls and DEL, stay (or become) percent-encoded. A '\\' that
 // is sent raw is a '/', as browsers read it in http(s) URLs.
 func appendPath(dst, p []byte) []byte {
+	dst, _ = appendPathHigh(dst, p)
+	return dst
+}
+
+// appendPathHigh is appendPath that also reports whether it decoded an
+// escape into a byte above 0x7f: only those can make a valid UTF-8 p
+// invalid.
+func appendPathHigh(dst, p []byte) ([]byte, bool) {
+	high := false
 	for i := 0; i < len(p); i++ {
 		c := p[i]
 		if c == '%' && i+2 < len(p) {
@@ -292,6 +301,7 @@ func appendPath(dst, p []byte) []byte {
 				if c == '?' || c == '#' || c < ' ' || c == 0x7f {
 					dst = append(dst, '%', upperHex[c>>4], upperHex[c&0xf])
 				} else {
+					high = high || c >= utf8.RuneSelf
 					dst = append(dst, c)
 				}
 				continue
@@ -306,7 +316,7 @@ func appendPath(dst, p []byte) []byte {
 			dst = append(dst, c)
 		}
 	}
-	return dst
+	return dst, high
 }
 
 // appendQueryValue appends the decoded query component q ('+' is a space).
