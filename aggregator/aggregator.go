@@ -282,17 +282,22 @@ func (a *Aggregator) Count(e *Event) Outcome {
 		c.dirty = true
 	}
 	// The visit's own dimension cells of this bucket already hold the
-	// visitor once the visit had an event in it: skip the sketch inserts,
-	// the most expensive part of Add.
-	seen := s.counted == b
-	switch {
-	case b == s.bucket: // the visit's first hour: its own cells
-		count(s.visit[visitTotal], seen)
-		for _, c := range s.visit[visitFirstEventDim:] {
-			count(c, seen)
-		}
-	default:
-		if !seen {
+	// visitor once the visit had an event in it: no sketch inserts, the
+	// most expensive part of Add, and the counts wait in the visit until
+	// they are read (addPending), instead of 15 cells being written per
+	// event.
+	if s.counted == b {
+		s.pendPV += uint32(pv)
+		s.pendEvents++
+	} else {
+		s.addPending()
+		switch {
+		case b == s.bucket: // the visit's first hour: its own cells
+			count(s.visit[visitTotal], false)
+			for _, c := range s.visit[visitFirstEventDim:] {
+				count(c, false)
+			}
+		default:
 			if s.cur == nil {
 				s.cur = new([1 + len(visitDims) - visitFirstEventDim]*cell)
 			}
@@ -300,12 +305,12 @@ func (a *Aggregator) Count(e *Event) Outcome {
 			for i, vc := range s.visit[visitFirstEventDim:] {
 				s.cur[1+i] = a.cell(b, vc.key)
 			}
+			for _, c := range s.cur {
+				count(c, false)
+			}
 		}
-		for _, c := range s.cur {
-			count(c, seen)
-		}
+		s.counted = b
 	}
-	s.counted = b
 	page := a.pageCell(s, b, e.Path)
 	// The same goes for the page the visitor last counted in.
 	count(page, page == s.seenPage)
@@ -425,17 +430,14 @@ func (a *Aggregator) startSession(b *bucket, e *Event, now int64) session {
 	return s
 }
 
-// extend moves the visit's last activity to now, adding to its duration.
+// extend moves the visit's last activity to now, adding to its duration
+// (pending, see addPending).
 func (a *Aggregator) extend(s *session, now int64) {
 	if now <= s.last {
 		return
 	}
-	d := uint64(now - s.last)
+	s.pendDuration += uint64(now - s.last)
 	s.last = now
-	for _, c := range s.visit {
-		c.duration += d
-		c.dirty = true
-	}
 }
 
 // engage adds an engagement event to the page it was sent from: the first
@@ -459,6 +461,7 @@ func (a *Aggregator) engage(s *session, b *bucket, e *Event) {
 
 // endSession counts the visit's exit page and forgets the visit.
 func (a *Aggregator) endSession(site *siteAgg, key uint64, s *session) {
+	s.addPending()
 	if s.page != nil {
 		c := a.cell(s.bucket, cellKey{dim: schema.DimExitPage, value: s.page.key.value})
 		c.visits++
@@ -475,12 +478,19 @@ func (a *Aggregator) endSession(site *siteAgg, key uint64, s *session) {
 }
 
 // endSessions ends the visits that are over at now, or all when all is set
-// (a clean stop: their exit pages are counted now rather than lost).
+// (a clean stop: their exit pages are counted now rather than lost), and
+// adds the pending counts of the others to their cells.
 func (a *Aggregator) endSessions(now int64, all bool) {
 	for _, site := range a.sites {
 		for key, s := range site.sessions {
-			if all || a.ended(&s, now) {
+			switch {
+			case all || a.ended(&s, now):
 				a.endSession(site, key, &s)
+			case s.pending():
+				// The cells are about to be read: add what waits in the
+				// visit.
+				s.addPending()
+				site.sessions[key] = s
 			}
 		}
 	}

@@ -518,3 +518,78 @@ func BenchmarkAddVisitsInProgress(b *testing.B) {
 		})
 	}
 }
+
+// TestFlushTimingDoesNotChangeRows: visits keep some counts pending until
+// the cells are read; flushing after every event or once at the end must
+// leave the same rows in the store.
+func TestFlushTimingDoesNotChangeRows(t *testing.T) {
+	often, stOften, cOften := newAgg(t, Options{})
+	once, stOnce, cOnce := newAgg(t, Options{})
+	start := cOften.t
+	x := uint64(88172645463325252)
+	next := func(n uint64) uint64 {
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+		return x % n
+	}
+	at := start
+	var events, pageviews uint64
+	for i := range 3000 {
+		at = at.Add(time.Duration(next(20)) * time.Second) // ~4 hours in all
+		v := next(40)
+		var e *Event
+		switch k := next(10); {
+		case k < 7:
+			e = pv(at, v, fmt.Sprint("/p/", next(15)), []string{"", "google.com"}[next(2)])
+			e.Interactive = next(4) != 0
+		case k < 9:
+			e = &Event{Time: at, Site: "a.com", Kind: Custom, Name: "Signup", Path: "/p/1", Visitor: v,
+				Interactive: next(2) == 0, Props: []Prop{{"plan", "pro"}}}
+		default:
+			e = &Event{Time: at, Site: "a.com", Kind: Engagement, Name: "engagement", Path: fmt.Sprint("/p/", next(15)),
+				Visitor: v, ScrollDepth: int(next(101)), EngagedMS: int64(next(5000))}
+		}
+		c1, c2 := *e, *e
+		counted := often.Add(&c1)
+		if counted != once.Add(&c2) {
+			t.Fatalf("event %d counted differently", i)
+		}
+		if counted && e.Kind != Engagement {
+			events++
+			if e.Kind == Pageview {
+				pageviews++
+			}
+		}
+		cOften.t = at
+		flush(t, often)
+		// Every flush writes every count so far, pending ones included.
+		if got := stOften.sum(schema.DimTotal, "", ""); got.Events != events || got.Pageviews != pageviews {
+			t.Fatalf("after event %d: totals %d events %d pageviews, want %d %d", i, got.Events, got.Pageviews, events, pageviews)
+		}
+	}
+	cOften.t, cOnce.t = at.Add(2*time.Hour), at.Add(2*time.Hour)
+	flush(t, often)
+	flush(t, once)
+	rows := func(st *memStore) map[string]string {
+		out := map[string]string{}
+		for _, r := range st.rows {
+			sk, err := sketch.Unmarshal(r.Sketch)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[fmt.Sprint(r.Hour.Format("15:04"), " ", r.Dimension, "|", r.Goal, "|", r.Value)] = fmt.Sprint(r.Pageviews, r.Events,
+				r.Engagements, r.ScrollSum, r.EngagedMS, r.Visits, r.Bounces, r.Duration, sk.Estimate())
+		}
+		return out
+	}
+	a, b := rows(stOften), rows(stOnce)
+	if len(a) == 0 || len(a) != len(b) {
+		t.Fatalf("%d rows flushing often, %d flushing once", len(a), len(b))
+	}
+	for k, v := range a {
+		if b[k] != v {
+			t.Errorf("%s: flushing often %s, once %s", k, v, b[k])
+		}
+	}
+}

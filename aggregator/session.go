@@ -54,6 +54,12 @@ type session struct {
 	// minute the realtime cell: their sketches hold the visitor already.
 	seenPage *cell
 	minute   *cell
+	// pendPV and pendEvents are pageviews and events of the visit not yet
+	// added to the cells of bucket counted (the visit cells, or cur), and
+	// pendDuration seconds not yet added to the visit cells: see
+	// addPending.
+	pendPV, pendEvents uint32
+	pendDuration       uint64
 	// Engagement of the current pageview.
 	engaged   bool
 	maxScroll int
@@ -85,4 +91,42 @@ func visitKeys(e *Event) [len(visitDims)]cellKey {
 	}
 	ks[15].value = e.Device
 	return ks
+}
+
+// pending reports whether counts of s wait to be added to its cells.
+func (s *session) pending() bool {
+	return s.pendPV != 0 || s.pendEvents != 0 || s.pendDuration != 0
+}
+
+// addPending adds the counts that wait in s to its cells: the pageviews and
+// events to the cells of bucket counted, the duration to the visit cells.
+// It must run before the cells are read (every snapshot), when the visit
+// ends and before counted changes.
+func (s *session) addPending() {
+	if s.pendPV != 0 || s.pendEvents != 0 {
+		pv, ev := uint64(s.pendPV), uint64(s.pendEvents)
+		add := func(c *cell) {
+			c.pageviews += pv
+			c.events += ev
+			c.dirty = true
+		}
+		if s.counted == s.bucket {
+			add(s.visit[visitTotal])
+			for _, c := range s.visit[visitFirstEventDim:] {
+				add(c)
+			}
+		} else {
+			for _, c := range s.cur {
+				add(c)
+			}
+		}
+		s.pendPV, s.pendEvents = 0, 0
+	}
+	if s.pendDuration != 0 {
+		for _, c := range s.visit {
+			c.duration += s.pendDuration
+			c.dirty = true
+		}
+		s.pendDuration = 0
+	}
 }
