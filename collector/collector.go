@@ -455,8 +455,7 @@ var (
 func (s *Server) handleEvent(ctx *fasthttp.RequestCtx) {
 	st := s.decoders.Get().(*decodeState)
 	defer s.decoders.Put(st)
-	b := &st.b
-	b.Reset()
+	b := &st.b // Decode resets it
 	if err := st.dec.Decode(ctx.PostBody(), b); err != nil {
 		s.drop(s.unknown, ReasonMalformed, s.clock(ctx))
 		s.count(fasthttp.StatusBadRequest)
