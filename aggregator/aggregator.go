@@ -63,6 +63,9 @@ type Aggregator struct {
 
 	mu    sync.Mutex
 	sites map[string]*siteAgg
+	// last is the site of the last Add: events come in long runs of one
+	// site, and a string compare is cheaper than a map lookup.
+	last *siteAgg
 	// folding is the site and time a fold is counted for (drops table,
 	// reason "folded"); set under mu while an event is counted.
 	folding     *siteAgg
@@ -86,14 +89,22 @@ type Aggregator struct {
 
 // siteAgg is one site's state.
 type siteAgg struct {
-	name     string
-	buckets  map[int64]*bucket
-	sessions map[uint64]*session
+	name    string
+	buckets map[int64]*bucket
+	// sessions are held by value: the lookup that finds a visit reads the
+	// visit itself, instead of a pointer to follow to another cache miss.
+	sessions map[uint64]session
 	// minutes are the site's totals per UTC minute (unix seconds of its
 	// start) for realtime visitors; only the last realtimeKeep are held.
 	minutes map[int64]*cell
 	// drops count dropped requests per minute and reason.
 	drops map[dropKey]*cell
+	// cur and curMin are the bucket and the minute cell of the last event
+	// (nil when snapshot forgot them): nearly every event falls into the
+	// same hour and minute as the one before.
+	cur    *bucket
+	curMin *cell
+	minute int64 // curMin's
 }
 
 type dropKey struct {
@@ -220,54 +231,69 @@ func (a *Aggregator) cell(b *bucket, k cellKey) *cell {
 }
 
 // Add counts one event. It reports false for an event it did not count: an
-// engagement event with no visit in progress. e is not retained.
-func (a *Aggregator) Add(e *Event) (counted bool) {
+// engagement event with no visit in progress, or an Unlocated event that
+// would start a visit (see Count). e is not retained.
+func (a *Aggregator) Add(e *Event) bool { return a.Count(e) == Counted }
+
+// Count counts one event and says whether it did. An event that is not
+// counted changes nothing that counting it later would not change. e is not
+// retained.
+func (a *Aggregator) Count(e *Event) Outcome {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	site := a.sites[e.Site]
-	if site == nil {
-		site = a.newSite(e.Site)
+	site := a.last
+	if site == nil || site.name != e.Site {
+		if site = a.sites[e.Site]; site == nil {
+			site = a.newSite(e.Site)
+		}
+		a.last = site
 	}
 	now := e.Time.Unix()
+	// Folds while counting e are e's site's (cell is only ever called
+	// under mu, from here or endSessions, which set this first).
 	a.folding, a.foldingTime = site, now
-	defer func() { a.folding = nil }()
 	hour := now - now%3600
-	b := site.buckets[hour]
-	if b == nil {
-		b = newBucket(hour)
-		site.buckets[hour] = b
+	b := site.cur
+	if b == nil || b.hour != hour {
+		if b = site.buckets[hour]; b == nil {
+			b = newBucket(hour)
+			site.buckets[hour] = b
+		}
+		site.cur = b
 	}
 	switch e.Kind {
 	case Vitals:
 		a.addVitals(b, e)
-		return true
+		return Counted
 	case JSError:
 		a.addError(b, e)
-		return true
+		return Counted
 	}
 
-	// Realtime: every event that counts shows a visitor present this minute.
-	defer func() {
-		if counted {
-			a.countMinute(site, now, e)
-		}
-	}()
-
-	s := site.sessions[e.Visitor]
-	if s != nil && a.ended(s, now) {
+	// The visit is read into sv and written back once counted.
+	sv, ok := site.sessions[e.Visitor]
+	s := &sv
+	if ok && a.ended(s, now) {
 		a.endSession(site, e.Visitor, s)
-		s = nil
+		ok = false
 	}
 	if e.Kind == Engagement {
-		if s == nil {
-			return false
+		if !ok {
+			return NoVisit
 		}
 		a.extend(s, now)
 		a.engage(s, b, e)
-		return true
+		// Realtime: every event that counts shows a visitor present this
+		// minute.
+		a.countMinute(site, s, now, e)
+		site.sessions[e.Visitor] = sv
+		return Counted
 	}
-	if s == nil {
-		s = a.startSession(site, b, e, now)
+	if !ok {
+		if e.Unlocated {
+			return NeedsLocation
+		}
+		sv = a.startSession(b, e, now)
 	} else {
 		a.extend(s, now)
 	}
@@ -295,17 +321,22 @@ func (a *Aggregator) Add(e *Event) (counted bool) {
 		c.dirty = true
 	}
 	// The visit's own dimension cells of this bucket already hold the
-	// visitor once the visit had an event in it: skip the sketch inserts,
-	// the most expensive part of Add.
-	seen := s.counted == b
-	switch {
-	case b == s.bucket: // the visit's first hour: its own cells
-		count(s.visit[visitTotal], seen)
-		for _, c := range s.visit[visitFirstEventDim:] {
-			count(c, seen)
-		}
-	default:
-		if !seen {
+	// visitor once the visit had an event in it: no sketch inserts, the
+	// most expensive part of Add, and the counts wait in the visit until
+	// they are read (addPending), instead of 15 cells being written per
+	// event.
+	if s.counted == b {
+		s.pendPV += uint32(pv)
+		s.pendEvents++
+	} else {
+		s.addPending()
+		switch {
+		case b == s.bucket: // the visit's first hour: its own cells
+			count(s.visit[visitTotal], false)
+			for _, c := range s.visit[visitFirstEventDim:] {
+				count(c, false)
+			}
+		default:
 			if s.cur == nil {
 				s.cur = new([1 + len(visitDims) - visitFirstEventDim]*cell)
 			}
@@ -313,16 +344,18 @@ func (a *Aggregator) Add(e *Event) (counted bool) {
 			for i, vc := range s.visit[visitFirstEventDim:] {
 				s.cur[1+i] = a.cell(b, vc.key)
 			}
+			for _, c := range s.cur {
+				count(c, false)
+			}
 		}
-		for _, c := range s.cur {
-			count(c, seen)
-		}
+		s.counted = b
 	}
-	s.counted = b
-	page := a.cell(b, cellKey{dim: schema.DimPage, value: e.Path})
-	count(page, false)
+	page := a.pageCell(s, b, e.Path)
+	// The same goes for the page the visitor last counted in.
+	count(page, page == s.seenPage)
+	s.seenPage = page
 	if e.Kind == Pageview {
-		s.page, s.engaged, s.maxScroll = page, false, 0
+		s.page, s.pageBucket, s.engaged, s.maxScroll = page, b, false, 0
 	}
 	if e.Kind == Custom {
 		goal := a.cell(b, cellKey{dim: schema.DimGoal, value: e.Name})
@@ -333,14 +366,32 @@ func (a *Aggregator) Add(e *Event) (counted bool) {
 			count(a.cell(b, cellKey{dim: schema.DimPropsPrefix, goal: goal.key.value, sub: p.Key, value: p.Value}), false)
 		}
 	}
-	return true
+	a.countMinute(site, s, now, e)
+	site.sessions[e.Visitor] = sv
+	return Counted
+}
+
+// pageCell returns the cell of path in b: the visit's current page cell
+// when the event is on the same page (a reload, the page's engagement
+// events), without a lookup.
+func (a *Aggregator) pageCell(s *session, b *bucket, path string) *cell {
+	if p := s.page; p != nil && s.pageBucket == b && p.key.value == path {
+		return p
+	}
+	if p := b.pages[path]; p != nil {
+		return p
+	}
+	p := a.cell(b, cellKey{dim: schema.DimPage, value: path})
+	if p.key.value == path { // not folded: the key is the cell's own copy
+		b.pages[p.key.value] = p
+	}
+	return p
 }
 
 func (a *Aggregator) newSite(name string) *siteAgg {
-	name = strings.Clone(name)
-	site := &siteAgg{name: name, buckets: make(map[int64]*bucket), sessions: make(map[uint64]*session),
+	site := &siteAgg{name: strings.Clone(name), buckets: make(map[int64]*bucket), sessions: make(map[uint64]session),
 		minutes: make(map[int64]*cell), drops: make(map[dropKey]*cell)}
-	a.sites[name] = site
+	a.sites[site.name] = site
 	return site
 }
 
@@ -371,20 +422,28 @@ func (a *Aggregator) countDrop(s *siteAgg, reason string, now int64) {
 	c.dirty = true
 }
 
-// countMinute adds e to its site's cell of the current minute.
-func (a *Aggregator) countMinute(site *siteAgg, now int64, e *Event) {
+// countMinute adds e, an event of the visit s, to its site's cell of the
+// current minute. The visit's visitor is inserted into the minute's sketch
+// once.
+func (a *Aggregator) countMinute(site *siteAgg, s *session, now int64, e *Event) {
 	m := now - now%60
-	c := site.minutes[m]
-	if c == nil {
-		c = &cell{key: cellKey{dim: schema.DimRealtime}, visitors: sketch.New()}
-		site.minutes[m] = c
-		a.nCells++
+	c := site.curMin
+	if c == nil || site.minute != m {
+		if c = site.minutes[m]; c == nil {
+			c = &cell{key: cellKey{dim: schema.DimRealtime}, visitors: sketch.New()}
+			site.minutes[m] = c
+			a.nCells++
+		}
+		site.curMin, site.minute = c, m
 	}
 	if e.Kind == Pageview {
 		c.pageviews++
 	}
 	c.events++
-	c.visitors.Add(e.Visitor)
+	if s.minute != c {
+		c.visitors.Add(e.Visitor)
+		s.minute = c
+	}
 	c.dirty = true
 }
 
@@ -394,43 +453,43 @@ func (a *Aggregator) ended(s *session, now int64) bool {
 	return now-s.last > a.timeout || now/86400 != s.start/86400
 }
 
-func (a *Aggregator) startSession(site *siteAgg, b *bucket, e *Event, now int64) *session {
+// startSession returns a new visit started by e, which the caller adds to
+// its site's sessions.
+func (a *Aggregator) startSession(b *bucket, e *Event, now int64) session {
 	// The visit cells are the event cells of its first bucket: counted.
-	s := &session{start: now, last: now, bucket: b, counted: b}
+	s := session{start: now, last: now, bucket: b, counted: b}
+	var vc visitCells
 	for i, k := range visitKeys(e) {
 		c := a.cell(b, k)
 		c.visits++
 		c.bounces++ // until a second interaction
 		c.visitors.Add(e.Visitor)
 		c.dirty = true
-		s.visit[i] = c
+		vc[i] = c
 	}
+	s.visit = b.visitCells(&vc)
 	b.live++
-	site.sessions[e.Visitor] = s
 	a.nSess++
 	return s
 }
 
-// extend moves the visit's last activity to now, adding to its duration.
+// extend moves the visit's last activity to now, adding to its duration
+// (pending, see addPending).
 func (a *Aggregator) extend(s *session, now int64) {
 	if now <= s.last {
 		return
 	}
-	d := uint64(now - s.last)
+	s.pendDuration += uint64(now - s.last)
 	s.last = now
-	for _, c := range s.visit {
-		c.duration += d
-		c.dirty = true
-	}
 }
 
 // engage adds an engagement event to the page it was sent from: the first
 // one of a pageview counts the pageview as engaged; scroll depth counts its
 // growth, so the page's scroll_sum is the sum of each pageview's maximum.
 func (a *Aggregator) engage(s *session, b *bucket, e *Event) {
-	page := a.cell(b, cellKey{dim: schema.DimPage, value: e.Path})
+	page := a.pageCell(s, b, e.Path)
 	if !s.engaged || s.page != page {
-		s.page, s.engaged, s.maxScroll = page, true, 0
+		s.page, s.pageBucket, s.engaged, s.maxScroll = page, b, true, 0
 		page.engagements++
 	}
 	if sd := min(e.ScrollDepth, 100); sd > s.maxScroll {
@@ -445,6 +504,7 @@ func (a *Aggregator) engage(s *session, b *bucket, e *Event) {
 
 // endSession counts the visit's exit page and forgets the visit.
 func (a *Aggregator) endSession(site *siteAgg, key uint64, s *session) {
+	s.addPending()
 	if s.page != nil {
 		c := a.cell(s.bucket, cellKey{dim: schema.DimExitPage, value: s.page.key.value})
 		c.visits++
@@ -461,14 +521,21 @@ func (a *Aggregator) endSession(site *siteAgg, key uint64, s *session) {
 }
 
 // endSessions ends the visits that are over at now, or all when all is set
-// (a clean stop: their exit pages are counted now rather than lost).
+// (a clean stop: their exit pages are counted now rather than lost), and
+// adds the pending counts of the others to their cells.
 func (a *Aggregator) endSessions(now int64, all bool) {
 	defer func() { a.folding = nil }()
 	for _, site := range a.sites {
 		a.folding, a.foldingTime = site, now
 		for key, s := range site.sessions {
-			if all || a.ended(s, now) {
-				a.endSession(site, key, s)
+			switch {
+			case all || a.ended(&s, now):
+				a.endSession(site, key, &s)
+			case s.pending():
+				// The cells are about to be read: add what waits in the
+				// visit.
+				s.addPending()
+				site.sessions[key] = s
 			}
 		}
 	}
@@ -585,6 +652,9 @@ func (a *Aggregator) snapshot() ([]Row, []*cell, []*vitalCell) {
 			if closed && !dirty && !vdirty {
 				a.nCells -= len(b.cells) + len(b.vitals)
 				delete(site.buckets, hour)
+				if site.cur == b {
+					site.cur = nil
+				}
 			}
 		}
 		for m, c := range site.minutes {
@@ -600,6 +670,9 @@ func (a *Aggregator) snapshot() ([]Row, []*cell, []*vitalCell) {
 				written = append(written, c)
 			} else if now.Unix() >= m+realtimeKeep {
 				delete(site.minutes, m)
+				if site.curMin == c {
+					site.curMin = nil
+				}
 				a.nCells--
 			}
 		}
@@ -616,6 +689,9 @@ func (a *Aggregator) snapshot() ([]Row, []*cell, []*vitalCell) {
 		}
 		if len(site.buckets) == 0 && len(site.sessions) == 0 && len(site.minutes) == 0 && len(site.drops) == 0 {
 			delete(a.sites, name)
+			if a.last == site {
+				a.last = nil
+			}
 		}
 	}
 	return rows, written, writtenVitals

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"analytics/aggregator/sketch"
 	"analytics/schema"
 )
 
@@ -354,5 +355,241 @@ func TestDropsPerMinute(t *testing.T) {
 	flush(t, a)
 	if a.nCells != 0 || len(a.sites) != 0 {
 		t.Fatalf("drop counts still held: cells %d sites %d", a.nCells, len(a.sites))
+	}
+}
+
+// TestCachedCellsFollowHoursAndMinutes: Add reuses the last bucket, minute
+// cell and page cell and skips sketch inserts that cannot change a sketch;
+// across hour and minute boundaries, reloads and engagement events, every
+// row must still be what counting from scratch gives.
+func TestCachedCellsFollowHoursAndMinutes(t *testing.T) {
+	a, st, c := newAgg(t, Options{})
+	at := func(hm string, sec int) time.Time {
+		tm, err := time.Parse("15:04", hm)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return time.Date(2026, 11, 27, tm.Hour(), tm.Minute(), sec, 0, time.UTC)
+	}
+	eng := func(tm time.Time, v uint64, path string) {
+		if !a.Add(&Event{Time: tm, Site: "a.com", Kind: Engagement, Name: "engagement", Path: path, Visitor: v, ScrollDepth: 50, EngagedMS: 1000}) {
+			t.Fatalf("engagement of visitor %d at %v not counted", v, tm)
+		}
+	}
+	a.Add(pv(at("10:59", 30), 1, "/a", ""))
+	eng(at("11:00", 10), 1, "/a") // the visit's page, but in the next hour
+	a.Add(pv(at("11:00", 20), 1, "/a", ""))
+	eng(at("11:00", 40), 1, "/a")
+	a.Add(pv(at("11:00", 30), 2, "/a", ""))
+	a.Add(pv(at("11:01", 0), 1, "/b", ""))
+	a.Add(&Event{Time: at("11:01", 10), Site: "a.com", Kind: Custom, Name: "Signup", Path: "/b", Visitor: 1, Interactive: true})
+	c.t = at("11:05", 0)
+	flush(t, a)
+
+	type want struct{ pageviews, events, engagements, visitors uint64 }
+	check := func(hour time.Time, dim, value string, w want) {
+		t.Helper()
+		st.mu.Lock()
+		defer st.mu.Unlock()
+		for _, r := range st.rows {
+			if r.Hour.Equal(hour) && r.Dimension == dim && r.Value == value {
+				sk, err := sketch.Unmarshal(r.Sketch)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := want{r.Pageviews, r.Events, r.Engagements, sk.Estimate()}
+				if got != w {
+					t.Errorf("%v %s=%q: got %+v, want %+v", hour.Format("15:04"), dim, value, got, w)
+				}
+				return
+			}
+		}
+		t.Errorf("no row %v %s=%q", hour.Format("15:04"), dim, value)
+	}
+	check(at("10:00", 0), schema.DimPage, "/a", want{1, 1, 0, 1})
+	check(at("11:00", 0), schema.DimPage, "/a", want{2, 2, 2, 2})
+	check(at("11:00", 0), schema.DimPage, "/b", want{1, 2, 0, 1})
+	check(at("11:00", 0), schema.DimTotal, "", want{3, 4, 0, 2})
+	check(at("10:59", 0), schema.DimRealtime, "", want{1, 1, 0, 1})
+	check(at("11:00", 0), schema.DimRealtime, "", want{2, 4, 0, 2})
+	check(at("11:01", 0), schema.DimRealtime, "", want{1, 2, 0, 1})
+
+	// Once its hour is closed, written and without visits, a bucket is
+	// forgotten: a late event of that hour must start a new one, not land
+	// in the forgotten bucket that Add last used.
+	a.Add(pv(at("12:59", 50), 5, "/", "")) // keeps the site alive
+	a.Add(pv(at("11:59", 0), 3, "/late", ""))
+	c.t = at("13:00", 0)
+	flush(t, a) // ends the visits; the 11:00 bucket is written
+	flush(t, a) // and forgotten
+	a.Add(pv(at("11:59", 30), 4, "/late", ""))
+	flush(t, a)
+	written := false
+	for _, r := range st.last {
+		written = written || r.Dimension == schema.DimPage && r.Value == "/late" && r.Hour.Equal(at("11:00", 0))
+	}
+	if !written {
+		t.Error("a late event of a forgotten hour was not written")
+	}
+}
+
+// TestCountAsksForLocationOnlyAtVisitStart: an unlocated event is counted
+// when its visit is in progress; one that would start a visit is refused
+// with NeedsLocation and changes nothing, so counting it again located
+// gives what counting it located right away gives.
+func TestCountAsksForLocationOnlyAtVisitStart(t *testing.T) {
+	a, st, c := newAgg(t, Options{})
+	unlocated := func(e *Event) *Event { e.Unlocated, e.Country = true, ""; return e }
+	eng := &Event{Time: c.t, Site: "a.com", Kind: Engagement, Name: "engagement", Path: "/", Visitor: 1, ScrollDepth: 10}
+	if got := a.Count(unlocated(eng)); got != NoVisit {
+		t.Fatalf("engagement without a visit: %v, want NoVisit", got)
+	}
+	if got := a.Count(unlocated(pv(c.t, 1, "/", "google.com"))); got != NeedsLocation {
+		t.Fatalf("first pageview: %v, want NeedsLocation", got)
+	}
+	if a.Add(unlocated(pv(c.t, 1, "/", "google.com"))) {
+		t.Fatal("Add counted an unlocated visit start")
+	}
+	flush(t, a)
+	if len(st.rows) != 0 {
+		t.Fatalf("refused events left rows: %+v", st.rows)
+	}
+	if got := a.Count(pv(c.t, 1, "/", "google.com")); got != Counted { // located: Country DE
+		t.Fatalf("located first pageview: %v", got)
+	}
+	for i, e := range []*Event{pv(c.t.Add(time.Minute), 1, "/pricing", ""), eng} {
+		if got := a.Count(unlocated(e)); got != Counted {
+			t.Fatalf("event %d of the visit: %v, want Counted", i, got)
+		}
+	}
+	// After the visit timed out, the next event starts a new visit.
+	if got := a.Count(unlocated(pv(c.t.Add(2*time.Hour), 1, "/", ""))); got != NeedsLocation {
+		t.Fatalf("after the timeout: %v, want NeedsLocation", got)
+	}
+	c.t = c.t.Add(3 * time.Hour)
+	flush(t, a)
+	if got := st.sum(schema.DimCountry, "", "DE"); got.Visits != 1 || got.Pageviews != 2 || got.Events != 2 {
+		t.Errorf("country DE: %+v, want 1 visit, 2 pageviews, 2 events (engagement is no event)", got)
+	}
+	if got := st.sum(schema.DimCountry, "", ""); got.Visits != 0 || got.Events != 0 {
+		t.Errorf("unknown country: %+v, want nothing", got)
+	}
+	if got := st.sum(schema.DimExitPage, "", "/"); got.Visits != 1 { // the engagement was on /
+		t.Errorf("exit page: %+v", got)
+	}
+}
+
+// BenchmarkAddVisitsInProgress: events of visits in progress, as most events
+// are: visitors each with a visit started, then pageviews over 200 paths,
+// custom events with a property and engagement events of random visitors.
+// With many visitors, Add's cost is mostly the memory it touches per event.
+func BenchmarkAddVisitsInProgress(b *testing.B) {
+	for _, visitors := range []int{1000, 50000} {
+		b.Run(fmt.Sprint("visitors=", visitors), func(b *testing.B) {
+			a, _, c := newAgg(b, Options{})
+			paths := make([]string, 200)
+			for i := range paths {
+				paths[i] = fmt.Sprint("/p/", i)
+			}
+			key := func(v int) uint64 { return uint64(v+1) * 0x9E3779B97F4A7C15 }
+			for v := range visitors {
+				e := pv(c.t, key(v), paths[v%200], []string{"", "google.com", "t.co"}[v%3])
+				e.Country = []string{"US", "DE", "GB", "FR", "IN"}[v%5]
+				a.Add(e)
+			}
+			props := []Prop{{"plan", "pro"}}
+			b.ReportAllocs()
+			x := uint64(88172645463325252)
+			for b.Loop() {
+				x ^= x << 13
+				x ^= x >> 7
+				x ^= x << 17
+				v := int(x % uint64(visitors))
+				e := Event{Time: c.t, Site: "a.com", Kind: Pageview, Name: "pageview", Path: paths[x>>32%200],
+					Visitor: key(v), Interactive: true}
+				switch x >> 40 % 20 {
+				case 0, 1:
+					e.Kind, e.Name, e.Props = Custom, "Signup", props
+				case 2:
+					e.Kind, e.Name, e.ScrollDepth, e.EngagedMS = Engagement, "engagement", 50, 1000
+				}
+				a.Add(&e)
+			}
+		})
+	}
+}
+
+// TestFlushTimingDoesNotChangeRows: visits keep some counts pending until
+// the cells are read; flushing after every event or once at the end must
+// leave the same rows in the store.
+func TestFlushTimingDoesNotChangeRows(t *testing.T) {
+	often, stOften, cOften := newAgg(t, Options{})
+	once, stOnce, cOnce := newAgg(t, Options{})
+	start := cOften.t
+	x := uint64(88172645463325252)
+	next := func(n uint64) uint64 {
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+		return x % n
+	}
+	at := start
+	var events, pageviews uint64
+	for i := range 3000 {
+		at = at.Add(time.Duration(next(20)) * time.Second) // ~4 hours in all
+		v := next(40)
+		var e *Event
+		switch k := next(10); {
+		case k < 7:
+			e = pv(at, v, fmt.Sprint("/p/", next(15)), []string{"", "google.com"}[next(2)])
+			e.Interactive = next(4) != 0
+		case k < 9:
+			e = &Event{Time: at, Site: "a.com", Kind: Custom, Name: "Signup", Path: "/p/1", Visitor: v,
+				Interactive: next(2) == 0, Props: []Prop{{"plan", "pro"}}}
+		default:
+			e = &Event{Time: at, Site: "a.com", Kind: Engagement, Name: "engagement", Path: fmt.Sprint("/p/", next(15)),
+				Visitor: v, ScrollDepth: int(next(101)), EngagedMS: int64(next(5000))}
+		}
+		c1, c2 := *e, *e
+		counted := often.Add(&c1)
+		if counted != once.Add(&c2) {
+			t.Fatalf("event %d counted differently", i)
+		}
+		if counted && e.Kind != Engagement {
+			events++
+			if e.Kind == Pageview {
+				pageviews++
+			}
+		}
+		cOften.t = at
+		flush(t, often)
+		// Every flush writes every count so far, pending ones included.
+		if got := stOften.sum(schema.DimTotal, "", ""); got.Events != events || got.Pageviews != pageviews {
+			t.Fatalf("after event %d: totals %d events %d pageviews, want %d %d", i, got.Events, got.Pageviews, events, pageviews)
+		}
+	}
+	cOften.t, cOnce.t = at.Add(2*time.Hour), at.Add(2*time.Hour)
+	flush(t, often)
+	flush(t, once)
+	rows := func(st *memStore) map[string]string {
+		out := map[string]string{}
+		for _, r := range st.rows {
+			sk, err := sketch.Unmarshal(r.Sketch)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[fmt.Sprint(r.Hour.Format("15:04"), " ", r.Dimension, "|", r.Goal, "|", r.Value)] = fmt.Sprint(r.Pageviews, r.Events,
+				r.Engagements, r.ScrollSum, r.EngagedMS, r.Visits, r.Bounces, r.Duration, sk.Estimate())
+		}
+		return out
+	}
+	a, b := rows(stOften), rows(stOnce)
+	if len(a) == 0 || len(a) != len(b) {
+		t.Fatalf("%d rows flushing often, %d flushing once", len(a), len(b))
+	}
+	for k, v := range a {
+		if b[k] != v {
+			t.Errorf("%s: flushing often %s, once %s", k, v, b[k])
+		}
 	}
 }

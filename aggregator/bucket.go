@@ -56,10 +56,31 @@ type bucket struct {
 	// live counts the open sessions that started in this hour: their visit
 	// metrics still change, so the bucket stays in memory.
 	live int
+	// visits holds one shared copy of each distinct visitCells of the
+	// visits started in this hour.
+	visits map[visitCells]*visitCells
+	// pages indexes the page cells by path (paths that folded into
+	// "(other)" excepted): one string hash instead of a cellKey's four.
+	pages map[string]*cell
+}
+
+// visitCells returns the bucket's shared copy of vc.
+func (b *bucket) visitCells(vc *visitCells) *visitCells {
+	if p := b.visits[*vc]; p != nil {
+		return p
+	}
+	if b.visits == nil {
+		b.visits = make(map[visitCells]*visitCells)
+	}
+	p := new(visitCells)
+	*p = *vc
+	b.visits[*vc] = p
+	return p
 }
 
 func newBucket(hour int64) *bucket {
-	return &bucket{hour: hour, cells: make(map[cellKey]*cell, 64), distinct: make(map[capKey]int, 16)}
+	return &bucket{hour: hour, cells: make(map[cellKey]*cell, 64), distinct: make(map[capKey]int, 16),
+		pages: make(map[string]*cell, 64)}
 }
 
 // cell returns the cell for k, creating it unless a cap is reached, in which

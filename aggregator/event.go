@@ -113,4 +113,23 @@ type Event struct {
 	// Vitals is set on Vitals events, Error on JSError events.
 	Vitals VitalsSample
 	Error  ErrorReport
+	// Unlocated says that Country and Region were not looked up. Only the
+	// event that starts a visit gives the visit its location, so the
+	// collector leaves the lookup to that event: Count does not start a
+	// visit with an unlocated event but answers NeedsLocation.
+	Unlocated bool
 }
+
+// Outcome is what Count did with an event.
+type Outcome uint8
+
+const (
+	// Counted: the event is counted.
+	Counted Outcome = iota
+	// NoVisit: an engagement event with no visit in progress, not counted
+	// (Plausible drops those too).
+	NoVisit
+	// NeedsLocation: an Unlocated event that starts a visit, not counted:
+	// count it again with its Country and Region.
+	NeedsLocation
+)

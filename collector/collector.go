@@ -64,6 +64,15 @@ type Sink interface {
 	Drop(site, reason string, at time.Time)
 }
 
+// Counter is a Sink that can be handed events without their location and
+// asks for it only when it needs it (aggregator.Event.Unlocated): only the
+// event that starts a visit gives the visit its country, so the GeoIP
+// lookup is skipped for the others. *aggregator.Aggregator implements it.
+type Counter interface {
+	Sink
+	Count(e *aggregator.Event) aggregator.Outcome
+}
+
 // Options configure a Server.
 type Options struct {
 	Sites []Site
@@ -146,6 +155,7 @@ type siteState struct {
 type Server struct {
 	sites   map[string]*siteState
 	sink    Sink
+	counter Counter // the Sink, when it is a Counter and there is a GeoIP database
 	ips     *clientip.Resolver
 	geo     *geo.DB
 	salts   *visitor.Salts
@@ -238,6 +248,9 @@ func New(opts Options) (*Server, error) {
 		panics:  opts.Metrics.NewCounter("analytics_collector_panics_total"),
 		invalid: map[string]*metrics.Counter{},
 		bots:    map[string]*metrics.Counter{},
+	}
+	if c, ok := opts.Sink.(Counter); ok && opts.GeoIP != nil {
+		s.counter = c
 	}
 	// The User-Agent cache's counts, read when /metrics is scraped.
 	s.metrics.NewGauge("analytics_useragent_cache_hits_total", func() float64 { h, _ := s.ua.CacheStats(); return float64(h) })
@@ -453,7 +466,9 @@ func (s *Server) handleError(ctx *fasthttp.RequestCtx, err error) {
 }
 
 var (
-	headerXRealIP = []byte("X-Real-IP")
+	// Canonical header names (as fasthttp normalizes the names it reads),
+	// for PeekCanonical, which spares normalizing them on every request.
+	headerXRealIP = []byte("X-Real-Ip")
 	headerDropped = "X-Plausible-Dropped"
 )
 
@@ -462,15 +477,14 @@ var (
 	valueStar  = []byte("*")
 	textPlain  = []byte("text/plain; charset=utf-8")
 	bodyOK     = []byte("ok")
-	headerDNT  = []byte("DNT")
-	headerGPC  = []byte("Sec-GPC")
+	headerDNT  = []byte("Dnt")
+	headerGPC  = []byte("Sec-Gpc")
 )
 
 func (s *Server) handleEvent(ctx *fasthttp.RequestCtx) {
 	st := s.decoders.Get().(*decodeState)
 	defer s.decoders.Put(st)
-	b := &st.b
-	b.Reset()
+	b := &st.b // Decode resets it
 	err := st.dec.Decode(ctx.PostBody(), b)
 	if err == nil && tech.Reserved(b.Name) {
 		err = s.readTech(st, b)
@@ -498,13 +512,13 @@ func (s *Server) handleEvent(ctx *fasthttp.RequestCtx) {
 	uaRaw := ctx.Request.Header.UserAgent()
 	ua := s.ua.Parse(uaRaw)
 	h := &ctx.Request.Header
-	dnt := isOne(h.PeekBytes(headerDNT))
-	gpc := isOne(h.PeekBytes(headerGPC))
+	dnt := isOne(h.PeekCanonical(headerDNT))
+	gpc := isOne(h.PeekCanonical(headerGPC))
 	dropped := 0
 	var ip netip.Addr
 	var country, region string
 	now := s.clock(ctx)
-	resolved, limited := false, false
+	resolved, located, limited := false, false, false
 	for _, domain := range b.Domains {
 		site := s.sites[domain]
 		reason := ""
@@ -539,11 +553,7 @@ func (s *Server) handleEvent(ctx *fasthttp.RequestCtx) {
 		}
 		if !resolved {
 			ip = s.clientIP(ctx, st)
-			if s.limiter != nil && !s.limiter.Allow(ip, now) {
-				limited = true
-			} else {
-				country, region = s.geo.Location(ip)
-			}
+			limited = s.limiter != nil && !s.limiter.Allow(ip, now)
 			resolved = true
 		}
 		if limited {
@@ -554,7 +564,7 @@ func (s *Server) handleEvent(ctx *fasthttp.RequestCtx) {
 		ev := &st.ev
 		s.fill(st, b, &ua, country, region, site, now)
 		ev.Visitor = s.salts.KeyAt(now, site.domain, ip, uaRaw)
-		if !s.sink.Add(ev) {
+		if !s.handOn(ev, ip, &located, &country, &region) {
 			s.drop(site, ReasonNoVisit, now)
 			dropped++
 			continue
@@ -678,6 +688,32 @@ func (s *Server) clock(ctx *fasthttp.RequestCtx) time.Time {
 	return ctx.Time()
 }
 
+// handOn hands ev to the sink and reports whether it counted. The location of ip is
+// looked up (once per request: *located, *country and *region keep it) only
+// when the sink needs it: always for a plain Sink, only for an event that
+// starts a visit for a Counter.
+func (s *Server) handOn(ev *aggregator.Event, ip netip.Addr, located *bool, country, region *string) bool {
+	if !*located && s.counter != nil {
+		ev.Unlocated = true
+		switch s.counter.Count(ev) {
+		case aggregator.Counted:
+			return true
+		case aggregator.NoVisit:
+			return false
+		}
+		ev.Unlocated = false
+	}
+	if !*located {
+		*country, *region = s.geo.Location(ip)
+		*located = true
+	}
+	ev.Country, ev.Region = *country, *region
+	if s.counter != nil {
+		return s.counter.Count(ev) == aggregator.Counted
+	}
+	return s.sink.Add(ev)
+}
+
 func (s *Server) clientIP(ctx *fasthttp.RequestCtx, st *decodeState) netip.Addr {
 	var peer netip.Addr
 	if a, ok := ctx.RemoteAddr().(*net.TCPAddr); ok {
@@ -691,9 +727,12 @@ func (s *Server) clientIP(ctx *fasthttp.RequestCtx, st *decodeState) netip.Addr 
 	// with commas (RFC 9110): a proxy that appends its own line must not let
 	// a client-sent first line stand for the whole chain.
 	h := &ctx.Request.Header
-	st.xff = joinLines(st.xff[:0], h.PeekAll("X-Forwarded-For"))
+	st.xff = joinLines(st.xff[:0], h.PeekAll(fasthttp.HeaderXForwardedFor))
+	if a, ok := s.ips.FromXForwardedFor(st.xff); ok {
+		return a // the usual case: Forwarded and X-Real-IP are not read
+	}
 	st.fwd = joinLines(st.fwd[:0], h.PeekAll("Forwarded"))
-	return s.ips.ClientIP(peer, st.xff, st.fwd, h.PeekBytes(headerXRealIP))
+	return s.ips.ClientIP(peer, nil, st.fwd, h.PeekCanonical(headerXRealIP))
 }
 
 func joinLines(dst []byte, lines [][]byte) []byte {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"net"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -539,5 +540,48 @@ func TestDropsReachTheSink(t *testing.T) {
 			t.Errorf("drops %v, want %v", rec.drops, want)
 			break
 		}
+	}
+}
+
+// TestForwardedHeadersThroughTrustedProxy: behind a trusted proxy the
+// client address comes from X-Forwarded-For, else Forwarded, else
+// X-Real-IP, whatever the case of the header names; the collector reads
+// the later ones only when the earlier ones give no address.
+func TestForwardedHeadersThroughTrustedProxy(t *testing.T) {
+	rec := &recorder{}
+	s := newServer(t, rec, nil)
+	now := s.now()
+	proxy := net.ParseIP("10.0.0.1")
+	for _, tc := range []struct {
+		name    string
+		headers [][2]string
+		want    string
+	}{
+		{"x-forwarded-for", [][2]string{{"X-Forwarded-For", "203.0.113.9, 10.0.0.2"}, {"Forwarded", "for=198.51.100.1"}, {"X-Real-IP", "198.51.100.2"}}, "203.0.113.9"},
+		{"no address in x-forwarded-for", [][2]string{{"X-Forwarded-For", "unknown"}, {"Forwarded", `for="[2001:db8::7]:443"`}, {"X-Real-IP", "198.51.100.2"}}, "2001:db8::7"},
+		{"forwarded", [][2]string{{"forwarded", "for=198.51.100.1;proto=https"}, {"x-real-ip", "198.51.100.2"}}, "198.51.100.1"},
+		{"x-real-ip", [][2]string{{"x-real-ip", "198.51.100.2"}}, "198.51.100.2"},
+		{"none", nil, "10.0.0.1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var ctx fasthttp.RequestCtx
+			ctx.Init(&fasthttp.Request{}, &net.TCPAddr{IP: proxy, Port: 1234}, nil)
+			ctx.Request.Header.SetMethod("POST")
+			ctx.Request.SetRequestURI("/api/event")
+			ctx.Request.Header.Set("User-Agent", chromeUA)
+			for _, h := range tc.headers {
+				ctx.Request.Header.Add(h[0], h[1])
+			}
+			ctx.Request.SetBody([]byte(`{"n":"pageview","u":"https://a.com/","d":"a.com"}`))
+			n := len(rec.events)
+			s.handle(&ctx)
+			if len(rec.events) != n+1 {
+				t.Fatalf("not accepted: %d %s", ctx.Response.StatusCode(), ctx.Response.Body())
+			}
+			want := s.salts.KeyAt(now, "a.com", netip.MustParseAddr(tc.want), []byte(chromeUA))
+			if rec.events[n].Visitor != want {
+				t.Errorf("visitor key is not the one of %s", tc.want)
+			}
+		})
 	}
 }

@@ -4,9 +4,10 @@
 // reduced to the utm_* values and the name of a click id.
 //
 // It runs for every beacon the collector receives, so it avoids reflection and
-// allocations: a Decoder owns a reused fastjson parser and output buffers, and
-// the strings of a decoded Beacon are views into those buffers. A reused
-// Decoder and Beacon decode a typical body with zero allocations.
+// allocations: a Decoder validates a body and finds its members in one pass
+// of its own strict JSON scanner, owns reused output buffers, and the strings
+// of a decoded Beacon are views into those buffers. A reused Decoder and
+// Beacon decode a typical body with zero allocations.
 //
 // MEMORY CONTRACT (as fasthttp's RequestCtx): the strings of a Beacon are
 // valid only until the next Decode or Reset on the Decoder that produced

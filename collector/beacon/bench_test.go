@@ -2,11 +2,13 @@ package beacon
 
 import "testing"
 
-// benchBodies are typical bodies: a ~200-byte pageview from script.js and a
-// custom event with three props.
+// benchBodies are typical bodies: a ~200-byte pageview from script.js, one
+// from an ad click (utm values, a click id, a search referrer), a custom
+// event with three props and an engagement event.
 var benchBodies = []struct{ name, body string }{
 	{"pageview", `{"n":"pageview","u":"https://www.example.com/blog/2026/how-we-count-visitors?utm_source=newsletter&utm_medium=email","d":"example.com","r":"https://news.ycombinator.com/item?id=4242","w":1512}`},
 	{"custom3props", `{"n":"Signup","u":"https://example.com/pricing","d":"example.com","r":null,"p":{"plan":"business","seats":12,"trial":true}}`},
+	{"pageview-ads", `{"n":"pageview","v":24,"u":"https://www.bench.example/docs/self-hosting/configuration?utm_source=google&utm_medium=cpc&utm_campaign=brand&utm_term=privacy+analytics&gclid=Cj0KCQiA4fi7BhC5ARIsAEV1YiYxZ2","d":"bench.example","r":"https://www.google.com/search?q=privacy+analytics","i":true}`},
 	{"engagement", `{"n":"engagement","sd":64,"e":12873,"d":"example.com","u":"https://example.com/docs/install","p":{},"v":24}`},
 }
 

@@ -5,12 +5,11 @@ import (
 	"unicode/utf8"
 	"unsafe"
 
-	"github.com/valyala/fastjson"
+	"github.com/valyala/fastjson/fastfloat"
 )
 
-// Decoder decodes beacon bodies. It owns a fastjson parser and the buffers
-// that a decoded Beacon's strings point into, and reuses them from one Decode
-// to the next. A Decoder is not safe for concurrent use: keep one per worker
+// Decoder decodes beacon bodies. It owns the buffers that a decoded Beacon's
+// strings point into, and reuses them from one Decode to the next. A Decoder is not safe for concurrent use: keep one per worker
 // or in a sync.Pool. The zero value is ready to use.
 //
 // WARNING: the next Decode or Reset overwrites the bytes behind the strings of
@@ -18,10 +17,11 @@ import (
 // Decoder back only once nothing uses that Beacon's strings any more, and copy
 // (Beacon.Clone, strings.Clone) whatever must outlive that.
 type Decoder struct {
-	p  fastjson.Parser // the body
-	pp fastjson.Parser // props or revenue sent as a string holding JSON
-
 	tmp []byte // scratch
+	// esc holds unescaped JSON strings (and props or revenue sent as a
+	// string holding JSON), appended during one Decode: a slice into it
+	// stays valid until the next Decode even when esc grows.
+	esc []byte
 
 	// All strings of a Beacon are built in out (props in pout) and, once
 	// decoding is over and the buffers no longer move, handed out as views
@@ -62,41 +62,100 @@ const (
 // clickIDs in order of precedence.
 var clickIDs = [...]string{"gclid", "gbraid", "wbraid", "msclkid", "fbclid", "twclid"}
 
-// fields are the top-level members of a body, by key. The first occurrence
-// of a key wins.
-type fields struct {
-	n, name         *fastjson.Value
-	u, url          *fastjson.Value
-	d, domain       *fastjson.Value
-	r, referrer     *fastjson.Value
-	p, props, m, mt *fastjson.Value
-	rev, revenue    *fastjson.Value
-	h, hashMode     *fastjson.Value
-	i, interactive  *fastjson.Value
-	sd, e, v        *fastjson.Value
+// The top-level members a body may carry, by key. The first occurrence of a
+// key wins.
+const (
+	fN = iota
+	fName
+	fU
+	fURL
+	fD
+	fDomain
+	fR
+	fReferrer
+	fP
+	fProps
+	fM
+	fMeta
+	fRev
+	fRevenue
+	fH
+	fHashMode
+	fI
+	fInteractive
+	fSD
+	fE
+	fV
+	numFields
+)
+
+// fieldOf returns the member index of a top-level key, or -1.
+func fieldOf(k []byte) int {
+	switch string(k) {
+	case "n":
+		return fN
+	case "name":
+		return fName
+	case "u":
+		return fU
+	case "url":
+		return fURL
+	case "d":
+		return fD
+	case "domain":
+		return fDomain
+	case "r":
+		return fR
+	case "referrer":
+		return fReferrer
+	case "p":
+		return fP
+	case "props":
+		return fProps
+	case "m":
+		return fM
+	case "meta":
+		return fMeta
+	case "$":
+		return fRev
+	case "revenue":
+		return fRevenue
+	case "h":
+		return fH
+	case "hashMode":
+		return fHashMode
+	case "i":
+		return fI
+	case "interactive":
+		return fInteractive
+	case "sd":
+		return fSD
+	case "e":
+		return fE
+	case "v":
+		return fV
+	}
+	return -1
 }
 
-func set(dst **fastjson.Value, v *fastjson.Value) {
-	if *dst == nil {
-		*dst = v
+// pick returns the first of a and b that is present and not null.
+func pick(a, b value) value {
+	if a.present() {
+		return a
 	}
-}
-
-// pick returns the first of vs that is present and not null.
-func pick(vs ...*fastjson.Value) *fastjson.Value {
-	for _, v := range vs {
-		if v != nil && v.Type() != fastjson.TypeNull {
-			return v
-		}
+	if b.present() {
+		return b
 	}
-	return nil
+	return value{}
 }
 
 // Decode decodes one Events API body into b, which it resets first. On error
 // it returns an *Error and leaves b reset.
 //
 // The body must be a JSON object of valid UTF-8 (strict JSON: no NaN, no
-// leading zeros, no invalid escapes, nesting at most 300 deep); unknown
+// leading zeros, no invalid escapes, nesting at most 300 deep; one quirk of
+// the fastjson validation it used to run is kept: a raw control character in
+// a string passes when an escape sequence follows it in the string); unknown
 // members are ignored. When an alias and its short form are both present and
 // not null, the short form wins: n over name, u over url, d over domain, r
 // over referrer, p over props over m over meta, $ over revenue, h over
@@ -155,101 +214,61 @@ func (d *Decoder) Reset() { d.reset() }
 func (d *Decoder) decode(body []byte, b *Beacon) error {
 	b.Reset()
 	d.reset()
-	if !utf8.Valid(body) {
+	// One pass validates the whole body and finds the members.
+	i := skipWS(body, 0)
+	if i >= len(body) || body[i] != '{' {
 		return errRequest
 	}
-	// Parse first: it bounds the nesting depth. Validate then refuses what
-	// fastjson's lenient parser accepts but JSON does not (NaN, 01, "\x").
-	root, err := d.p.ParseBytes(body)
-	if err != nil || fastjson.ValidateBytes(body) != nil {
-		return errRequest
-	}
-	obj, err := root.Object()
-	if err != nil {
-		return errRequest
-	}
-	var f fields
-	obj.Visit(func(k []byte, v *fastjson.Value) {
-		switch string(k) {
-		case "n":
-			set(&f.n, v)
-		case "name":
-			set(&f.name, v)
-		case "u":
-			set(&f.u, v)
-		case "url":
-			set(&f.url, v)
-		case "d":
-			set(&f.d, v)
-		case "domain":
-			set(&f.domain, v)
-		case "r":
-			set(&f.r, v)
-		case "referrer":
-			set(&f.referrer, v)
-		case "p":
-			set(&f.p, v)
-		case "props":
-			set(&f.props, v)
-		case "m":
-			set(&f.m, v)
-		case "meta":
-			set(&f.mt, v)
-		case "$":
-			set(&f.rev, v)
-		case "revenue":
-			set(&f.revenue, v)
-		case "h":
-			set(&f.h, v)
-		case "hashMode":
-			set(&f.hashMode, v)
-		case "i":
-			set(&f.i, v)
-		case "interactive":
-			set(&f.interactive, v)
-		case "sd":
-			set(&f.sd, v)
-		case "e":
-			set(&f.e, v)
-		case "v":
-			set(&f.v, v)
+	var f [numFields]value
+	m := members{s: body, i: i + 1, depth: 2}
+	var k, v value
+	for m.next(&k, &v) {
+		key := k.raw(body)
+		if k.esc {
+			d.tmp = appendUnescaped(d.tmp[:0], key)
+			key = d.tmp
 		}
-	})
+		if idx := fieldOf(key); idx >= 0 && f[idx].kind == kindNone {
+			f[idx] = v
+		}
+	}
+	if m.err || skipWS(body, m.i) != len(body) {
+		return errRequest
+	}
 
-	if e := d.decodeName(pick(f.n, f.name), b); e != nil {
+	if e := d.decodeName(body, pick(f[fN], f[fName]), b); e != nil {
 		return e
 	}
-	b.HashMode = hashMode(pick(f.h, f.hashMode))
-	if e := d.decodeURL(pick(f.u, f.url), b); e != nil {
+	b.HashMode = hashMode(body, pick(f[fH], f[fHashMode]))
+	if e := d.decodeURL(body, pick(f[fU], f[fURL]), b); e != nil {
 		return e
 	}
-	if e := d.decodeDomains(pick(f.d, f.domain)); e != nil {
+	if e := d.decodeDomains(body, pick(f[fD], f[fDomain])); e != nil {
 		return e
 	}
-	if e := d.decodeReferrer(pick(f.r, f.referrer)); e != nil {
+	if e := d.decodeReferrer(body, pick(f[fR], f[fReferrer])); e != nil {
 		return e
 	}
-	if e := d.decodeProps(pick(f.p, f.props, f.m, f.mt)); e != nil {
+	if e := d.decodeProps(body, pick(pick(f[fP], f[fProps]), pick(f[fM], f[fMeta]))); e != nil {
 		return e
 	}
-	d.decodeRevenue(pick(f.rev, f.revenue))
-	if iv := pick(f.i, f.interactive); iv != nil {
-		b.Interactive = !isFalse(iv)
+	d.decodeRevenue(body, pick(f[fRev], f[fRevenue]))
+	if iv := pick(f[fI], f[fInteractive]); iv.kind != kindNone {
+		b.Interactive = !isFalse(body, iv)
 	}
-	if v := pick(f.v); v != nil && v.Type() == fastjson.TypeNumber {
-		d.tmp = v.MarshalTo(d.tmp[:0])
-		if n, ok := parseUint(d.tmp, false); ok && n <= 1<<31-1 {
+	if v := f[fV]; v.kind == kindNumber {
+		if n, ok := parseUint(v.raw(body), false); ok && n <= 1<<31-1 {
 			b.Version = int(n)
 		}
 	}
 	if b.Name == NameEngagement {
-		if v := pick(f.sd); v != nil {
-			if n, ok := d.number(v, true); ok {
+		if v := f[fSD]; v.present() {
+			if n, ok := d.number(body, v, true); ok {
 				b.ScrollDepth = int(min(n, 100))
 			}
 		}
-		if v := pick(f.e); v != nil {
-			if n, ok := d.number(v, true); ok && n < MaxEngagedMS {
+		if v := f[fE]; v.present() {
+			if n, ok := d.number(body, v, true); ok && n < MaxEngagedMS {
 				b.EngagedMS = n
 			}
 		}
@@ -261,9 +280,21 @@ func (d *Decoder) decode(body []byte, b *Beacon) error {
 	return nil
 }
 
+// str returns the content of the string v of src, unescaped: a view of src
+// when it has no escapes, else a view of d.esc (valid until the next Decode).
+func (d *Decoder) str(src []byte, v value) []byte {
+	if !v.esc {
+		return v.raw(src)
+	}
+	start := len(d.esc)
+	d.esc = appendUnescaped(d.esc, v.raw(src))
+	return d.esc[start:len(d.esc):len(d.esc)]
+}
+
 func (d *Decoder) reset() {
 	d.out = d.out[:0]
 	d.pout = d.pout[:0]
+	d.esc = d.esc[:0]
 	d.name, d.host, d.path, d.ref = span{}, span{}, span{}, span{}
 	d.utm = [numUTM]span{}
 	d.revAmount, d.revCurr = span{}, span{}
@@ -311,20 +342,18 @@ func (d *Decoder) appendOut(p []byte) span {
 
 func isBlank(s []byte) bool { return len(bytes.TrimSpace(s)) == 0 }
 
-func (d *Decoder) decodeName(v *fastjson.Value, b *Beacon) *Error {
-	if v == nil {
-		return errNameRequired
-	}
+func (d *Decoder) decodeName(src []byte, v value, b *Beacon) *Error {
 	var s []byte
-	switch v.Type() {
-	case fastjson.TypeString:
-		s, _ = v.StringBytes()
+	switch v.kind {
+	case kindNone:
+		return errNameRequired
+	case kindString:
+		s = d.str(src, v)
 		if isBlank(s) {
 			return errNameRequired
 		}
-	case fastjson.TypeNumber:
-		d.tmp = v.MarshalTo(d.tmp[:0]) // as written
-		s = d.tmp
+	case kindNumber:
+		s = v.raw(src) // as written
 		if bytes.ContainsAny(s, ".eE") {
 			return errNameInvalid // an integer, such as 404, but no float
 		}
@@ -345,15 +374,15 @@ func (d *Decoder) decodeName(v *fastjson.Value, b *Beacon) *Error {
 	return nil
 }
 
-func (d *Decoder) decodeURL(v *fastjson.Value, b *Beacon) *Error {
-	if v == nil {
+func (d *Decoder) decodeURL(src []byte, v value, b *Beacon) *Error {
+	switch v.kind {
+	case kindNone:
 		return errURLRequired
-	}
-	if v.Type() != fastjson.TypeString {
+	case kindString:
+	default:
 		return errURLInvalid
 	}
-	s, _ := v.StringBytes()
-	s = bytes.TrimSpace(s)
+	s := bytes.TrimSpace(d.str(src, v))
 	if len(s) == 0 {
 		return errURLRequired
 	}
@@ -375,7 +404,8 @@ func (d *Decoder) decodeURL(v *fastjson.Value, b *Beacon) *Error {
 	if len(u.path) == 0 || u.path[0] != '/' && u.path[0] != '\\' {
 		d.out = append(d.out, '/')
 	}
-	d.out = appendPath(d.out, u.path)
+	var high, fragHigh bool
+	d.out, high = appendPathHigh(d.out, u.path)
 	if b.HashMode && u.hasFrag {
 		frag := u.fragment
 		if q := bytes.IndexByte(frag, '?'); q >= 0 {
@@ -383,11 +413,13 @@ func (d *Decoder) decodeURL(v *fastjson.Value, b *Beacon) *Error {
 		}
 		if len(frag) > 0 {
 			d.out = append(d.out, '#')
-			d.out = appendPath(d.out, frag)
+			d.out, fragHigh = appendPathHigh(d.out, frag)
 		}
 	}
 	d.path = span{start, len(d.out)}
-	if !utf8.Valid(d.out[start:]) {
+	// The URL is valid UTF-8 and so is what appendPath copies: only bytes
+	// it decoded from escapes can make the path invalid.
+	if (high || fragHigh) && !utf8.Valid(d.out[start:]) {
 		return errURLInvalid
 	}
 
@@ -474,15 +506,16 @@ func (d *Decoder) appendQueryValue(raw []byte) span {
 	return d.appendOut(v)
 }
 
-func (d *Decoder) decodeDomains(v *fastjson.Value) *Error {
-	if v == nil {
+func (d *Decoder) decodeDomains(src []byte, v value) *Error {
+	switch v.kind {
+	case kindNone:
 		d.domains = append(d.domains, d.host)
 		return nil
-	}
-	if v.Type() != fastjson.TypeString {
+	case kindString:
+	default:
 		return errDomainInvalid
 	}
-	s, _ := v.StringBytes()
+	s := d.str(src, v)
 	for len(s) > 0 && len(d.domains) < MaxDomains {
 		item := s
 		if c := bytes.IndexByte(s, ','); c >= 0 {
@@ -520,15 +553,15 @@ func (d *Decoder) decodeDomains(v *fastjson.Value) *Error {
 	return nil
 }
 
-func (d *Decoder) decodeReferrer(v *fastjson.Value) *Error {
-	if v == nil {
+func (d *Decoder) decodeReferrer(src []byte, v value) *Error {
+	switch v.kind {
+	case kindNone:
 		return nil
-	}
-	if v.Type() != fastjson.TypeString {
+	case kindString:
+	default:
 		return errReferrerInvalid
 	}
-	s, _ := v.StringBytes()
-	s = truncateUTF8(bytes.TrimSpace(s), MaxReferrerBytes)
+	s := truncateUTF8(bytes.TrimSpace(d.str(src, v)), MaxReferrerBytes)
 	if len(s) == 0 {
 		return nil
 	}
@@ -559,41 +592,44 @@ func (d *Decoder) decodeReferrer(v *fastjson.Value) *Error {
 	return nil
 }
 
-func (d *Decoder) decodeProps(v *fastjson.Value) *Error {
-	if v == nil {
+func (d *Decoder) decodeProps(body []byte, v value) *Error {
+	if v.kind == kindNone {
 		return nil
 	}
-	obj, e := d.objectOrJSONString(v)
-	if e != nil || obj == nil {
+	src, m, e := d.objectOrJSONString(body, v)
+	if e != nil || m.s == nil {
 		return e
 	}
-	var err *Error
-	obj.Visit(func(k []byte, v *fastjson.Value) {
-		if err != nil {
-			return
-		}
+	var k, pv value
+	for m.next(&k, &pv) {
 		start := len(d.pout)
-		d.pout = append(d.pout, k...)
+		if k.esc {
+			d.pout = appendUnescaped(d.pout, k.raw(src))
+		} else {
+			d.pout = append(d.pout, k.raw(src)...)
+		}
 		keyEnd := len(d.pout)
-		switch v.Type() {
-		case fastjson.TypeString:
-			s, _ := v.StringBytes()
-			d.pout = append(d.pout, s...)
-		case fastjson.TypeNumber:
-			d.pout = v.MarshalTo(d.pout) // as written
-		case fastjson.TypeTrue:
+		switch pv.kind {
+		case kindString:
+			if pv.esc {
+				d.pout = appendUnescaped(d.pout, pv.raw(src))
+			} else {
+				d.pout = append(d.pout, pv.raw(src)...)
+			}
+		case kindNumber:
+			d.pout = append(d.pout, pv.raw(src)...) // as written
+		case kindTrue:
 			d.pout = append(d.pout, "true"...)
-		case fastjson.TypeFalse:
+		case kindFalse:
 			d.pout = append(d.pout, "false"...)
 		default: // null is blank; objects and arrays are not properties
 			d.pout = d.pout[:start]
-			return
+			continue
 		}
 		ps := propSpan{span{start, keyEnd}, span{keyEnd, len(d.pout)}}
 		key, val := d.pout[start:keyEnd], d.pout[keyEnd:]
 		if len(key) > MaxPropKeyBytes || len(val) > MaxPropValBytes {
-			err = errPropsTooLong
-			return
+			return errPropsTooLong
 		}
 		keep := len(d.props) < MaxProps && !isBlank(key) && !isBlank(val)
 		for i := 0; keep && i < len(d.props); i++ {
@@ -602,63 +638,74 @@ func (d *Decoder) decodeProps(v *fastjson.Value) *Error {
 		}
 		if !keep {
 			d.pout = d.pout[:start]
-			return
+			continue
 		}
 		d.props = append(d.props, ps)
-	})
-	return err
+	}
+	return nil
 }
 
-// objectOrJSONString returns v's object, or the object that the JSON string v
-// holds (parsed with d.pp, valid until its next use). A blank string is no
-// object and no error.
-func (d *Decoder) objectOrJSONString(v *fastjson.Value) (*fastjson.Object, *Error) {
-	switch v.Type() {
-	case fastjson.TypeObject:
-		o, _ := v.Object()
-		return o, nil
-	case fastjson.TypeString:
-		s, _ := v.StringBytes()
+// objectOrJSONString returns an iterator over the members of v, an object
+// member of the top-level object of body, or of the object that the JSON
+// string v holds, and the text they are in. A blank string is no object
+// (m.s is nil) and no error.
+func (d *Decoder) objectOrJSONString(body []byte, v value) (src []byte, m members, e *Error) {
+	switch v.kind {
+	case kindObject:
+		// A member of the top-level object is at depth 2.
+		return body, members{s: body, i: v.start + 1, depth: 3}, nil
+	case kindString:
+		s := d.str(body, v)
 		if isBlank(s) {
-			return nil, nil
+			return nil, members{}, nil
 		}
-		inner, err := d.pp.ParseBytes(s)
-		if err != nil || fastjson.ValidateBytes(s) != nil || inner.Type() != fastjson.TypeObject {
-			return nil, errPropsInvalid
+		inner, ok := scanDocument(s)
+		if !ok || inner.kind != kindObject {
+			return nil, members{}, errPropsInvalid
 		}
-		o, _ := inner.Object()
-		return o, nil
+		return s, members{s: s, i: inner.start + 1, depth: 2}, nil
 	}
-	return nil, errPropsInvalid
+	return nil, members{}, errPropsInvalid
 }
 
 // decodeRevenue keeps a valid {"amount", "currency"} and drops anything else
 // silently, as Plausible does.
-func (d *Decoder) decodeRevenue(v *fastjson.Value) {
-	if v == nil {
+func (d *Decoder) decodeRevenue(body []byte, v value) {
+	if v.kind == kindNone {
 		return
 	}
-	obj, e := d.objectOrJSONString(v)
-	if e != nil || obj == nil {
+	src, m, e := d.objectOrJSONString(body, v)
+	if e != nil || m.s == nil {
 		return
 	}
-	amount, currency := obj.Get("amount"), obj.Get("currency")
-	if amount == nil || currency == nil || currency.Type() != fastjson.TypeString {
+	// The first member of each name counts.
+	var amount, currency, k, mv value
+	for m.next(&k, &mv) {
+		key := k.raw(src)
+		if k.esc {
+			d.tmp = appendUnescaped(d.tmp[:0], key)
+			key = d.tmp
+		}
+		switch {
+		case amount.kind == kindNone && string(key) == "amount":
+			amount = mv
+		case currency.kind == kindNone && string(key) == "currency":
+			currency = mv
+		}
+	}
+	if amount.kind == kindNone || currency.kind != kindString {
 		return
 	}
-	cur, _ := currency.StringBytes()
-	cur = bytes.TrimSpace(cur)
+	cur := bytes.TrimSpace(d.str(src, currency))
 	if len(cur) != 3 || !isAlpha(cur[0]) || !isAlpha(cur[1]) || !isAlpha(cur[2]) {
 		return
 	}
 	var amt []byte
-	switch amount.Type() {
-	case fastjson.TypeNumber:
-		d.tmp = amount.MarshalTo(d.tmp[:0])
-		amt = d.tmp
-	case fastjson.TypeString:
-		amt, _ = amount.StringBytes()
-		amt = bytes.TrimSpace(amt)
+	switch amount.kind {
+	case kindNumber:
+		amt = amount.raw(src)
+	case kindString:
+		amt = bytes.TrimSpace(d.str(src, amount))
 	default:
 		return
 	}
@@ -716,41 +763,47 @@ func parseUint(s []byte, allowFrac bool) (int64, bool) {
 
 // number reads a non-negative JSON number, or a string holding one,
 // truncated to an integer.
-func (d *Decoder) number(v *fastjson.Value, allowFrac bool) (int64, bool) {
-	switch v.Type() {
-	case fastjson.TypeNumber:
-		d.tmp = v.MarshalTo(d.tmp[:0])
-		return parseUint(d.tmp, allowFrac)
-	case fastjson.TypeString:
-		s, _ := v.StringBytes()
-		return parseUint(bytes.TrimSpace(s), allowFrac)
+func (d *Decoder) number(src []byte, v value, allowFrac bool) (int64, bool) {
+	switch v.kind {
+	case kindNumber:
+		return parseUint(v.raw(src), allowFrac)
+	case kindString:
+		return parseUint(bytes.TrimSpace(d.str(src, v)), allowFrac)
 	}
 	return 0, false
 }
 
 // hashMode is true for h = 1, 1.0 or true.
-func hashMode(v *fastjson.Value) bool {
-	if v == nil {
-		return false
-	}
-	switch v.Type() {
-	case fastjson.TypeTrue:
+func hashMode(src []byte, v value) bool {
+	switch v.kind {
+	case kindTrue:
 		return true
-	case fastjson.TypeNumber:
-		f, err := v.Float64()
+	case kindNumber:
+		f, err := numberValue(v.raw(src))
 		return err == nil && f == 1
 	}
 	return false
 }
 
 // isFalse is true for false and 0.
-func isFalse(v *fastjson.Value) bool {
-	switch v.Type() {
-	case fastjson.TypeFalse:
+func isFalse(src []byte, v value) bool {
+	switch v.kind {
+	case kindFalse:
 		return true
-	case fastjson.TypeNumber:
-		f, err := v.Float64()
+	case kindNumber:
+		f, err := numberValue(v.raw(src))
 		return err == nil && f == 0
 	}
 	return false
+}
+
+// numberValue parses a JSON number as fastjson's Value.Float64 does.
+func numberValue(raw []byte) (float64, error) {
+	switch string(raw) {
+	case "0":
+		return 0, nil
+	case "1":
+		return 1, nil
+	}
+	return fastfloat.Parse(unsafe.String(unsafe.SliceData(raw), len(raw)))
 }

@@ -50,6 +50,12 @@ func FuzzDecode(f *testing.F) {
 		defer pool.Put(d)
 		var b Beacon
 		err := d.Decode(body, &b)
+		// The single-pass scanner must accept, refuse and decode exactly as
+		// the fastjson-based decoder it replaced (reference_test.go).
+		var ref Beacon
+		if refErr := new(refDecoder).Decode(body, &ref); err != refErr || err == nil && !reflect.DeepEqual(b, ref) {
+			t.Fatalf("decoder: %v %+v\nreference: %v %+v", err, b, refErr, ref)
+		}
 		// The same body through a fresh Decoder: reuse must not matter.
 		var fresh Beacon
 		freshErr := new(Decoder).Decode(body, &fresh)
@@ -171,7 +177,7 @@ func checkNoQueryLeak(t *testing.T, body []byte, b *Beacon) {
 	if err != nil {
 		t.Fatalf("decoded a body fastjson cannot parse: %v", err)
 	}
-	uv := pick(root.Get("u"), root.Get("url"))
+	uv := refPick(root.Get("u"), root.Get("url"))
 	raw, _ := uv.StringBytes()
 	rawURL := string(bytes.TrimSpace(raw))
 

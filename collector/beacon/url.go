@@ -105,14 +105,33 @@ func splitURL(s []byte) (u urlParts, st urlStatus) {
 		}
 	}
 
-	end := 0
-	for end < len(rest) && !isDelim(rest[end]) {
-		end++
+	// One pass over the authority finds its end, its last '@' and the last
+	// ':' after that, and whether the host part may hold a bad byte.
+	end, at, colon := 0, -1, -1
+	var classes uint8
+	for ; end < len(rest); end++ {
+		c := rest[end]
+		cl := urlClass[c]
+		if cl&classDelim != 0 {
+			break
+		}
+		if cl&classBadHost != 0 {
+			switch c {
+			case '@':
+				at, colon = end, -1 // a ':' before the host is the userinfo's
+			case ':':
+				colon = end
+			}
+		}
+		classes |= cl
 	}
 	auth := rest[:end]
 	rest = rest[end:]
-	if at := bytes.LastIndexByte(auth, '@'); at >= 0 {
+	if at >= 0 {
 		auth = auth[at+1:]
+		if colon >= 0 {
+			colon -= at + 1
+		}
 	}
 	var port []byte
 	if len(auth) > 0 && auth[0] == '[' {
@@ -132,10 +151,12 @@ func splitURL(s []byte) (u urlParts, st urlStatus) {
 		}
 	} else {
 		u.host = auth
-		if c := bytes.LastIndexByte(auth, ':'); c >= 0 {
-			u.host, port = auth[:c], auth[c+1:]
+		if colon >= 0 {
+			u.host, port = auth[:colon], auth[colon+1:]
 		}
-		if !validHost(u.host) {
+		// Without any byte of the bad class in the authority, the host
+		// is valid when not empty; else check it byte by byte.
+		if len(u.host) == 0 || classes&classBadHost != 0 && !validHost(u.host) {
 			return u, urlInvalid
 		}
 	}
@@ -166,6 +187,26 @@ func splitURL(s []byte) (u urlParts, st urlStatus) {
 	return u, urlOK
 }
 
+// Byte classes of URL parsing.
+const (
+	classDelim   = 1 << iota // ends an authority: / \ ? #
+	classBadHost             // never in a host: controls, space, DEL and "%<>[]^`{|}:@/\?#
+)
+
+var urlClass = func() (t [256]uint8) {
+	for _, c := range "/\\?#" {
+		t[c] |= classDelim
+	}
+	for c := 0; c <= ' '; c++ {
+		t[c] |= classBadHost
+	}
+	t[0x7f] |= classBadHost
+	for _, c := range `"%<>[]^` + "`" + `{|}:@/\?#` {
+		t[c] |= classBadHost
+	}
+	return t
+}()
+
 // validHost accepts registered names, IPv4 addresses and Unicode (IDN)
 // names; it refuses what no browser would put in a host.
 func validHost(h []byte) bool {
@@ -173,11 +214,7 @@ func validHost(h []byte) bool {
 		return false
 	}
 	for _, c := range h {
-		if c <= ' ' || c == 0x7f {
-			return false
-		}
-		switch c {
-		case '"', '%', '<', '>', '[', ']', '^', '`', '{', '|', '}', ':', '@', '/', '\\', '?', '#':
+		if urlClass[c]&classBadHost != 0 {
 			return false
 		}
 	}
@@ -241,9 +278,18 @@ const upperHex = "0123456789ABCDEF"
 
 // appendPath appends the percent-decoded p. Malformed escapes are kept as
 // sent. Bytes that would change the meaning of a path or corrupt a log line,
-// '?', '#', controls and DEL, stay (or become) percent-encoded. A '\' that
+// '?', '#', controls and DEL, stay (or become) percent-encoded. A '\\' that
 // is sent raw is a '/', as browsers read it in http(s) URLs.
 func appendPath(dst, p []byte) []byte {
+	dst, _ = appendPathHigh(dst, p)
+	return dst
+}
+
+// appendPathHigh is appendPath that also reports whether it decoded an
+// escape into a byte above 0x7f: only those can make a valid UTF-8 p
+// invalid.
+func appendPathHigh(dst, p []byte) ([]byte, bool) {
+	high := false
 	for i := 0; i < len(p); i++ {
 		c := p[i]
 		if c == '%' && i+2 < len(p) {
@@ -255,6 +301,7 @@ func appendPath(dst, p []byte) []byte {
 				if c == '?' || c == '#' || c < ' ' || c == 0x7f {
 					dst = append(dst, '%', upperHex[c>>4], upperHex[c&0xf])
 				} else {
+					high = high || c >= utf8.RuneSelf
 					dst = append(dst, c)
 				}
 				continue
@@ -269,7 +316,7 @@ func appendPath(dst, p []byte) []byte {
 			dst = append(dst, c)
 		}
 	}
-	return dst
+	return dst, high
 }
 
 // appendQueryValue appends the decoded query component q ('+' is a space).

@@ -149,6 +149,18 @@ func (c *chain) result() (netip.Addr, bool) {
 	return c.leftmost, c.leftmost.IsValid()
 }
 
+// FromXForwardedFor returns the address ClientIP takes from X-Forwarded-For
+// (h, its lines joined with commas) for a trusted peer, and whether there is
+// one; if not, ClientIP goes on to Forwarded and X-Real-IP. It lets a caller
+// read those headers only when they matter. The address is unmapped and has
+// no zone.
+func (r *Resolver) FromXForwardedFor(h []byte) (netip.Addr, bool) {
+	if r == nil {
+		return netip.Addr{}, false
+	}
+	return r.fromXForwardedFor(h)
+}
+
 // fromXForwardedFor walks "client, proxy1, proxy2" from the right.
 func (r *Resolver) fromXForwardedFor(h []byte) (netip.Addr, bool) {
 	c := chain{r: r}

@@ -19,6 +19,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/oschwald/geoip2-golang/v2"
 	"github.com/oschwald/maxminddb-golang/v2"
@@ -33,7 +34,23 @@ type DB struct {
 
 	mu      sync.RWMutex
 	regions map[[2]string]string
+
+	// places caches the codes decoded from a record by the record's offset
+	// in the database: many addresses share a record (a country's, a
+	// city's), and a map read is cheaper than decoding it again. The map
+	// is replaced, never changed, so reads take no lock; it holds at most
+	// maxPlaces records, keyed by database offsets, never by addresses.
+	places   atomic.Pointer[map[uintptr]place]
+	placesMu sync.Mutex
 }
+
+// place is what a record says: the codes Location returns.
+type place struct{ country, region string }
+
+// maxPlaces bounds the record cache. A Country database has a few hundred
+// distinct records, which all fit; a City database has many more, and the
+// records past the first maxPlaces are decoded on every lookup.
+const maxPlaces = 4096
 
 // Open opens the MaxMind DB file at path (memory-mapped) and checks that it
 // holds country data.
@@ -115,49 +132,79 @@ func (d *DB) Country(ip netip.Addr) string {
 	if d == nil {
 		return ""
 	}
+	return d.lookup(ip).country
+}
+
+// Location returns the country as Country does and, with a City database,
+// the ISO 3166-2 code of the first-level subdivision ("DE-BY"), else "".
+// Nothing finer (city, postal code, coordinates) is ever read.
+func (d *DB) Location(ip netip.Addr) (country, region string) {
+	if d == nil {
+		return "", ""
+	}
+	p := d.lookup(ip)
+	return p.country, p.region
+}
+
+func (d *DB) lookup(ip netip.Addr) place {
 	ip = ip.Unmap()
 	if !ip.IsGlobalUnicast() || ip.IsPrivate() {
-		return ""
+		return place{}
 	}
-	p := isoPool.Get().(*[2]string)
-	defer isoPool.Put(p)
-	p[0] = "" // DecodePath leaves it alone when the path is missing
 	res := d.r.Lookup(ip)
-	if !res.Found() || res.DecodePath(&p[0], "country", "iso_code") != nil || !isISOCode(p[0]) {
-		return ""
+	if !res.Found() {
+		return place{}
 	}
-	return p[0]
+	off := res.Offset()
+	if m := d.places.Load(); m != nil {
+		if p, ok := (*m)[off]; ok {
+			return p
+		}
+	}
+	p := d.decode(res)
+	d.remember(off, p)
+	return p
+}
+
+// decode reads the country code and, from a City database, the first
+// subdivision's code of a record.
+func (d *DB) decode(res maxminddb.Result) place {
+	codes := isoPool.Get().(*[2]string)
+	defer isoPool.Put(codes)
+	codes[0], codes[1] = "", "" // DecodePath leaves them alone when the path is missing
+	if res.DecodePath(&codes[0], "country", "iso_code") != nil || !isISOCode(codes[0]) {
+		return place{}
+	}
+	p := place{country: codes[0]}
+	if d.city && res.DecodePath(&codes[1], "subdivisions", 0, "iso_code") == nil && isSubdivision(codes[1]) {
+		p.region = d.region(p.country, codes[1])
+	}
+	return p
+}
+
+// remember adds a decoded record to the cache, unless it is full.
+func (d *DB) remember(off uintptr, p place) {
+	d.placesMu.Lock()
+	defer d.placesMu.Unlock()
+	var old map[uintptr]place
+	if m := d.places.Load(); m != nil {
+		old = *m
+	}
+	if _, ok := old[off]; ok || len(old) >= maxPlaces {
+		return
+	}
+	m := make(map[uintptr]place, len(old)+1)
+	for k, v := range old {
+		m[k] = v
+	}
+	m[off] = p
+	d.places.Store(&m)
 }
 
 // isoPool recycles the destinations of DecodePath, which would otherwise
 // escape to the heap on every lookup. The decoded strings themselves come
 // from the reader's string cache.
 var isoPool = sync.Pool{New: func() any { return new([2]string) }}
-
-// Location returns the country as Country does and, with a City database,
-// the ISO 3166-2 code of the first-level subdivision ("DE-BY"), else "".
-// Nothing finer (city, postal code, coordinates) is ever read.
-func (d *DB) Location(ip netip.Addr) (country, region string) {
-	if d == nil || !d.city {
-		return d.Country(ip), ""
-	}
-	ip = ip.Unmap()
-	if !ip.IsGlobalUnicast() || ip.IsPrivate() {
-		return "", ""
-	}
-	p := isoPool.Get().(*[2]string)
-	defer isoPool.Put(p)
-	p[0], p[1] = "", ""
-	res := d.r.Lookup(ip)
-	if !res.Found() || res.DecodePath(&p[0], "country", "iso_code") != nil || !isISOCode(p[0]) {
-		return "", ""
-	}
-	country = p[0]
-	if res.DecodePath(&p[1], "subdivisions", 0, "iso_code") == nil && isSubdivision(p[1]) {
-		region = d.region(country, p[1])
-	}
-	return country, region
-}
 
 // region returns "CC-SUB", built once per subdivision (there are a few
 // thousand in the world) so that lookups do not allocate.

@@ -69,3 +69,59 @@ func TestRealCityRegions(t *testing.T) {
 		t.Errorf("133.11.0.1: %q %q, want JP JP-13 (Tokyo)", c, r)
 	}
 }
+
+// TestRecordCacheAgrees: the codes of a record are cached by its offset;
+// over many addresses of the real City database (more records than the
+// cache holds), cached and uncached answers must agree, for Location and
+// Country alike, and the cache must stay within its bound.
+func TestRecordCacheAgrees(t *testing.T) {
+	p := os.Getenv("ANALYTICS_GEOIP_DB")
+	if p == "" {
+		t.Skip("ANALYTICS_GEOIP_DB is not set; scripts/geoip fetches the GeoLite2 databases")
+	}
+	for _, name := range []string{filepath.Base(p), "GeoLite2-City.mmdb"} {
+		db, err := Open(filepath.Join(filepath.Dir(p), name))
+		if err != nil {
+			t.Skipf("%s: %v", name, err)
+		}
+		// Uncached: decode the record of every lookup.
+		uncached := func(ip netip.Addr) place {
+			ip = ip.Unmap()
+			if !ip.IsGlobalUnicast() || ip.IsPrivate() {
+				return place{}
+			}
+			res := db.r.Lookup(ip)
+			if !res.Found() {
+				return place{}
+			}
+			return db.decode(res)
+		}
+		seen := map[place]bool{}
+		x := uint32(2463534242)
+		for i := 0; i < 3*maxPlaces*4; i++ {
+			x ^= x << 13 // xorshift: addresses spread over the whole space
+			x ^= x >> 17
+			x ^= x << 5
+			ip := netip.AddrFrom4([4]byte{byte(x >> 24), byte(x >> 16), byte(x >> 8), byte(x)})
+			if i%7 == 0 {
+				ip = netip.AddrFrom16([16]byte{0x20, 0x01, byte(x >> 24), byte(x >> 16), byte(x >> 8), byte(x), 0, 0, 0, 0, 0, 0, 0, 0, 0, 1})
+			}
+			want := uncached(ip)
+			seen[want] = true
+			for range 2 { // a miss, then (while the cache has room) a hit
+				if c, r := db.Location(ip); c != want.country || r != want.region {
+					t.Fatalf("%s: Location(%s) = %q %q, want %q %q", name, ip, c, r, want.country, want.region)
+				}
+				if c := db.Country(ip); c != want.country {
+					t.Fatalf("%s: Country(%s) = %q, want %q", name, ip, c, want.country)
+				}
+			}
+		}
+		n := len(*db.places.Load())
+		t.Logf("%s: %d distinct answers, %d records cached", name, len(seen), n)
+		if n > maxPlaces {
+			t.Errorf("%s: %d records cached, at most %d allowed", name, n, maxPlaces)
+		}
+		db.Close()
+	}
+}
