@@ -1,7 +1,9 @@
 package collector
 
 import (
+	"io"
 	"net"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -123,5 +125,53 @@ func TestRateLimit(t *testing.T) {
 	}
 	if len(rec.events) != 5 || rec.drops["a.com/rate_limited"] != 1 {
 		t.Errorf("%d events, drops %v", len(rec.events), rec.drops)
+	}
+}
+
+// TestTrailerCannotSetClientAddress: behind a trusted proxy, a client that
+// sends its body chunked with an X-Forwarded-For trailer (declared or not)
+// must not choose its address: fasthttp refuses such requests.
+func TestTrailerCannotSetClientAddress(t *testing.T) {
+	rec := &recorder{}
+	salts, err := visitor.NewSalts(t.TempDir(), time.Now, 5*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(Options{Sites: []Site{{Domain: "a.com"}}, Sink: rec, Salts: salts, TrustedProxies: []string{"127.0.0.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Serve(ln)
+	t.Cleanup(func() { s.Shutdown() })
+	send := func(raw string) string {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		if _, err := c.Write([]byte(raw)); err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(c)
+		return string(b)
+	}
+	body := `{"n":"pageview","u":"https://a.com/","d":"a.com"}`
+	head := "POST /api/event HTTP/1.1\r\nHost: c\r\nConnection: close\r\nUser-Agent: " + chromeUA + "\r\nX-Forwarded-For: 203.0.113.5\r\n"
+	chunked := "Transfer-Encoding: chunked\r\n\r\n" + strconv.FormatInt(int64(len(body)), 16) + "\r\n" + body + "\r\n0\r\n"
+	if r := send(head + chunked + "\r\n"); !strings.HasPrefix(r, "HTTP/1.1 202") {
+		t.Fatalf("chunked beacon: %q", r)
+	}
+	for _, trailer := range []string{"", "Trailer: X-Forwarded-For\r\n"} {
+		if r := send(head + trailer + chunked + "X-Forwarded-For: 198.51.100.99\r\n\r\n"); strings.HasPrefix(r, "HTTP/1.1 202") {
+			t.Errorf("a trailer with X-Forwarded-For was accepted (%q)", trailer)
+		}
+	}
+	if len(rec.events) != 1 {
+		t.Errorf("%d events counted, want only the plain chunked one", len(rec.events))
 	}
 }
