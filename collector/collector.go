@@ -255,6 +255,8 @@ func New(opts Options) (*Server, error) {
 	// The User-Agent cache's counts, read when /metrics is scraped.
 	s.metrics.NewGauge("analytics_useragent_cache_hits_total", func() float64 { h, _ := s.ua.CacheStats(); return float64(h) })
 	s.metrics.NewGauge("analytics_useragent_cache_misses_total", func() float64 { _, m := s.ua.CacheStats(); return float64(m) })
+	s.metrics.NewGauge("analytics_geoip_cache_hits_total", func() float64 { h, _ := s.geo.CacheStats(); return float64(h) })
+	s.metrics.NewGauge("analytics_geoip_cache_misses_total", func() float64 { _, m := s.geo.CacheStats(); return float64(m) })
 	for _, f := range invalidFields {
 		s.invalid[f] = s.metrics.NewCounter(fmt.Sprintf(`analytics_events_invalid_total{field=%q}`, f))
 	}

@@ -562,6 +562,9 @@ func collectorFacts(c diag.Collector) collectorView {
 	if c.UAHitRate >= 0 {
 		v.Facts = append(v.Facts, countRow{Name: "User-Agent cache hit rate", Value: strconv.FormatFloat(c.UAHitRate, 'f', 1, 64) + "%"})
 	}
+	if c.GeoHitRate >= 0 {
+		v.Facts = append(v.Facts, countRow{Name: "GeoIP record cache hit rate", Value: strconv.FormatFloat(c.GeoHitRate, 'f', 1, 64) + "%"})
+	}
 	for _, l := range []struct {
 		title string
 		m     map[string]float64

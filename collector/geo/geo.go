@@ -42,6 +42,18 @@ type DB struct {
 	// maxPlaces records, keyed by database offsets, never by addresses.
 	places   atomic.Pointer[map[uintptr]place]
 	placesMu sync.Mutex
+
+	// hits and misses count lookups of a found record that the record
+	// cache answered or that had to decode it.
+	hits, misses atomic.Uint64
+}
+
+// CacheStats returns the record cache's hits and misses so far.
+func (d *DB) CacheStats() (hits, misses uint64) {
+	if d == nil {
+		return 0, 0
+	}
+	return d.hits.Load(), d.misses.Load()
 }
 
 // place is what a record says: the codes Location returns.
@@ -158,9 +170,11 @@ func (d *DB) lookup(ip netip.Addr) place {
 	off := res.Offset()
 	if m := d.places.Load(); m != nil {
 		if p, ok := (*m)[off]; ok {
+			d.hits.Add(1)
 			return p
 		}
 	}
+	d.misses.Add(1)
 	p := d.decode(res)
 	d.remember(off, p)
 	return p

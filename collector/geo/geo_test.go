@@ -155,6 +155,13 @@ func TestCountryCityRecord(t *testing.T) {
 	if got := db.Country(netip.MustParseAddr("2.2.2.2")); got != "FR" {
 		t.Errorf("Country = %q, want FR", got)
 	}
+	// Another address of the same record comes from the record cache.
+	if got := db.Country(netip.MustParseAddr("2.2.2.77")); got != "FR" {
+		t.Errorf("Country = %q, want FR", got)
+	}
+	if hits, misses := db.CacheStats(); hits != 1 || misses != 1 {
+		t.Errorf("cache hits %d misses %d, want 1 and 1", hits, misses)
+	}
 }
 
 func TestNilDB(t *testing.T) {

@@ -38,8 +38,10 @@ type Collector struct {
 	Cells        float64
 	Sessions     float64
 	Folded       float64
-	// UAHitRate is the User-Agent cache's hit rate in percent (-1: no data).
-	UAHitRate float64
+	// UAHitRate and GeoHitRate are the User-Agent and GeoIP record caches'
+	// hit rates in percent (-1: no data).
+	UAHitRate  float64
+	GeoHitRate float64
 	RSSBytes  float64
 	CPUSecs   float64
 	Uptime    time.Duration
@@ -101,8 +103,8 @@ func firstLine(s string) string {
 // lines; comments and lines it cannot read are skipped.
 func parseMetrics(c *Collector, body string, now time.Time) {
 	c.Dropped, c.Invalid, c.Bots, c.Requests = map[string]float64{}, map[string]float64{}, map[string]float64{}, map[string]float64{}
-	c.UAHitRate = -1
-	var uaHits, uaMisses, flushSum, flushCount, start float64
+	c.UAHitRate, c.GeoHitRate = -1, -1
+	var uaHits, uaMisses, geoHits, geoMisses, flushSum, flushCount, start float64
 	sc := bufio.NewScanner(strings.NewReader(body))
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
@@ -145,6 +147,10 @@ func parseMetrics(c *Collector, body string, now time.Time) {
 			uaHits = v
 		case "analytics_useragent_cache_misses_total":
 			uaMisses = v
+		case "analytics_geoip_cache_hits_total":
+			geoHits = v
+		case "analytics_geoip_cache_misses_total":
+			geoMisses = v
 		case "process_resident_memory_bytes":
 			c.RSSBytes = v
 		case "process_cpu_seconds_total":
@@ -162,6 +168,9 @@ func parseMetrics(c *Collector, body string, now time.Time) {
 	}
 	if uaHits+uaMisses > 0 {
 		c.UAHitRate = 100 * uaHits / (uaHits + uaMisses)
+	}
+	if geoHits+geoMisses > 0 {
+		c.GeoHitRate = 100 * geoHits / (geoHits + geoMisses)
 	}
 	if flushCount > 0 {
 		c.FlushSeconds = flushSum / flushCount
