@@ -42,9 +42,9 @@ type Collector struct {
 	// hit rates in percent (-1: no data).
 	UAHitRate  float64
 	GeoHitRate float64
-	RSSBytes  float64
-	CPUSecs   float64
-	Uptime    time.Duration
+	RSSBytes   float64
+	CPUSecs    float64
+	Uptime     time.Duration
 }
 
 // maxScrape bounds what is read of a node's /metrics.
