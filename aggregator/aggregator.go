@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -257,6 +258,14 @@ func (a *Aggregator) Count(e *Event) Outcome {
 	if b == nil || b.hour != hour {
 		if b = site.buckets[hour]; b == nil {
 			b = newBucket(hour)
+			b.writer = a.writer
+			if clock := a.now().Unix(); clock >= hour+3600+a.grace {
+				// The hour closed already, so an earlier bucket of it may
+				// have been written and forgotten: rows under our writer id
+				// would replace those. The late counts get their own
+				// writer id, so that they add to what was written.
+				b.writer = a.writer + "-late-" + strconv.FormatInt(clock, 10)
+			}
 			site.buckets[hour] = b
 		}
 		site.cur = b
@@ -638,7 +647,7 @@ func (a *Aggregator) snapshot() ([]Row, []*cell, []*vitalCell) {
 				dim, value := c.key.row()
 				rows = append(rows, Row{
 					Site: name, Hour: at, Dimension: dim, Goal: c.key.goal, Value: value,
-					Writer: a.writer, Ver: ver,
+					Writer: b.writer, Ver: ver,
 					Pageviews: c.pageviews, Events: c.events,
 					Engagements: c.engagements, ScrollSum: c.scrollSum, EngagedMS: c.engaged,
 					Visits: c.visits, Bounces: c.bounces, Duration: c.duration,
@@ -648,7 +657,7 @@ func (a *Aggregator) snapshot() ([]Row, []*cell, []*vitalCell) {
 				written = append(written, c)
 			}
 			var vdirty bool
-			rows, vdirty = a.vitalRows(rows, name, b, Row{Hour: at, Writer: a.writer, Ver: ver}, &writtenVitals)
+			rows, vdirty = a.vitalRows(rows, name, b, Row{Hour: at, Writer: b.writer, Ver: ver}, &writtenVitals)
 			if closed && !dirty && !vdirty {
 				a.nCells -= len(b.cells) + len(b.vitals)
 				delete(site.buckets, hour)

@@ -47,7 +47,10 @@ type cell struct {
 
 // bucket holds one site's cells of one UTC hour.
 type bucket struct {
-	hour     int64 // unix seconds of the hour's start
+	hour int64 // unix seconds of the hour's start
+	// writer is the id its rows are written under: the aggregator's, or a
+	// distinct one for a bucket of an hour that had already closed.
+	writer   string
 	cells    map[cellKey]*cell
 	distinct map[capKey]int
 	// vitals are the web vitals histograms (technical data), made on the

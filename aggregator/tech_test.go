@@ -156,3 +156,25 @@ func TestErrorsPerFingerprint(t *testing.T) {
 		t.Errorf(`analytics_events_dropped_total{site="a.com",reason="folded"} = %d, the drops rows say %d`, got, folded)
 	}
 }
+
+// TestLateEventAddsToAForgottenHour: an event for an hour whose bucket was
+// already written and forgotten must add to the stored rows, not replace
+// them (rows of one writer and key replace each other).
+func TestLateEventAddsToAForgottenHour(t *testing.T) {
+	a, st, c := newAgg(t, Options{})
+	t0 := c.t // 10:00
+	a.Add(pv(t0.Add(30*time.Minute), 1, "/", ""))
+	c.t = t0.Add(31 * time.Minute)
+	flush(t, a)
+	c.t = t0.Add(2 * time.Hour)
+	flush(t, a) // ends the visit, writes its exit page
+	flush(t, a) // forgets the closed hour
+	if len(a.sites) != 0 {
+		t.Fatalf("the closed hour is still in memory")
+	}
+	a.Add(pv(t0.Add(45*time.Minute), 2, "/", "")) // late: its hour closed an hour ago
+	flush(t, a)
+	if got := st.sum(schema.DimTotal, "", ""); got.Pageviews != 2 || got.Visits != 2 {
+		t.Errorf("hour 10 after a late event: %d pageviews %d visits, want 2 and 2", got.Pageviews, got.Visits)
+	}
+}
