@@ -569,7 +569,13 @@ func (a *Aggregator) Run(ctx context.Context, stopTimeout time.Duration) error {
 			}
 			return nil
 		case <-t.C:
-			if err := a.Flush(ctx); err != nil && ctx.Err() == nil {
+			// A stop must not cancel a flush halfway: its rows would go to
+			// the spool instead of the store (and wait there for the next
+			// start). It ends within stopTimeout; then the final flush runs.
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopTimeout)
+			err := a.Flush(fctx)
+			cancel()
+			if err != nil && ctx.Err() == nil {
 				a.log.Warn("flush failed; rows stay in memory and are written on the next flush", "err", err)
 			}
 		}
