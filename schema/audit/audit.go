@@ -305,24 +305,40 @@ func identOK(s string) bool {
 	return true
 }
 
+// retentionTables are the tables retention applies to, with the
+// expression of a row's date: the oldest row of a site in any of them is
+// compared with its retention.
+var retentionTables = []struct{ table, date string }{
+	{"stats_hourly", "hour"}, {"vitals_hourly", "hour"}, {"stats_daily", "day"}, {"stats_monthly", "month"},
+}
+
 func auditRetention(ctx context.Context, opts Options, r *Report) error {
 	oldest := map[string]time.Time{}
-	rows, err := opts.DB.Conn.Query(ctx, "SELECT site, min(hour) FROM stats_hourly GROUP BY site")
-	if err != nil {
-		return fmt.Errorf("audit: oldest rows per site: %w", err)
-	}
-	for rows.Next() {
-		var site string
-		var t time.Time
-		if err := rows.Scan(&site, &t); err != nil {
-			rows.Close()
-			return fmt.Errorf("audit: oldest rows per site: %w", err)
+	oldestIn := map[string]string{}
+	for _, rt := range retentionTables {
+		rows, err := opts.DB.Conn.Query(ctx, "SELECT site, toString(min("+rt.date+")) FROM "+rt.table+" GROUP BY site")
+		if err != nil {
+			return fmt.Errorf("audit: oldest rows per site in %s: %w", rt.table, err)
 		}
-		oldest[site] = t
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("audit: oldest rows per site: %w", err)
+		for rows.Next() {
+			var site, first string
+			if err := rows.Scan(&site, &first); err != nil {
+				rows.Close()
+				return fmt.Errorf("audit: oldest rows per site in %s: %w", rt.table, err)
+			}
+			t, err := time.Parse(time.DateOnly, first[:min(len(first), 10)])
+			if err != nil {
+				rows.Close()
+				return fmt.Errorf("audit: oldest row of %s in %s: %q: %w", site, rt.table, first, err)
+			}
+			if o, ok := oldest[site]; !ok || t.Before(o) {
+				oldest[site], oldestIn[site] = t, rt.table
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("audit: oldest rows per site in %s: %w", rt.table, err)
+		}
 	}
 	sites := map[string]bool{}
 	for s := range opts.Retention {
@@ -347,7 +363,7 @@ func auditRetention(ctx context.Context, opts Options, r *Report) error {
 			st.Oldest = t.UTC().Format("2006-01")
 			if t.Before(keep) {
 				st.OK = false
-				r.add(Finding{Check: "retention", Table: "stats_hourly",
+				r.add(Finding{Check: "retention", Table: oldestIn[s],
 					Message: fmt.Sprintf("site %s keeps data from %s, older than its retention of %d months (keeps from %s): run analytics retention", s, st.Oldest, months, st.KeepFrom)})
 			}
 		}

@@ -180,6 +180,18 @@ func TestDirtyInstallation(t *testing.T) {
 	if err := db.Conn.Exec(ctx, "CREATE TABLE visitors (site String, ip FixedString(16)) ENGINE = MergeTree() ORDER BY site"); err != nil {
 		t.Fatal(err)
 	}
+	// Web vitals of a site whose hourly rows were dropped, far past the
+	// retention: the audit looks at every table retention applies to.
+	vb, err := db.Conn.PrepareBatch(ctx, "INSERT INTO vitals_hourly (site, hour, metric, dimension, value, writer, ver, samples, good, poor, buckets, counts)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := vb.Append("vitals-only.example", time.Date(2021, 3, 1, 0, 0, 0, 0, time.UTC), "lcp", "vitals", "", "w", uint64(1), uint64(1), uint64(1), uint64(0), []uint16{90}, []uint64{1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := vb.Send(); err != nil {
+		t.Fatal(err)
+	}
 	// A shared salt past its day, when the installation has the salts table.
 	var shared uint64
 	if err := db.Conn.QueryRow(ctx, "SELECT count() FROM system.tables WHERE database = ? AND name = 'salts'", db.Name).Scan(&shared); err != nil {
@@ -220,6 +232,7 @@ func TestDirtyInstallation(t *testing.T) {
 		"value stats_hourly value long hex/base64 token",
 		"value stats_hourly value User-Agent",
 		"retention stats_hourly  site old.example keeps data from 2020-01",
+		"retention vitals_hourly  site vitals-only.example keeps data from 2021-03",
 		"file  salt-" + now.Format("2006-01-02") + " mode 0644",
 		"salt  salt-2020-01-01 salt of 2020-01-01 outlived its day",
 		"file  spool mode 0755",
