@@ -405,7 +405,7 @@ func (s *Server) fillPicker(q *siteReq, d *dashView) {
 		d.From, d.To = q.rng.from.Format(time.DateOnly), q.rng.to.Format(time.DateOnly)
 		d.RangeLabel = rangeLabel(q.rng)
 	}
-	for _, k := range []string{"auth", "filter"} {
+	for _, k := range []string{"auth", "filter", "vitals"} {
 		if v := q.params.Get(k); v != "" {
 			d.Hidden = append(d.Hidden, hiddenField{k, v})
 		}

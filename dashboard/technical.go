@@ -52,7 +52,6 @@ type techView struct {
 	// narrowed to ("" for the whole site); ClearVitals undoes it.
 	VitalsFor   string
 	ClearVitals string
-	VitalsParam string // kept by the range forms
 }
 
 type vitalCard struct {
@@ -167,7 +166,6 @@ func (s *Server) fillTechnical(ctx context.Context, q *siteReq, v *techView) {
 	if vdim != "" {
 		v.VitalsFor = vitalsDimLabel[vdim] + " " + vvalue
 		v.ClearVitals = q.href(q.base, "vitals", "")
-		v.VitalsParam = q.params.Get("vitals")
 	}
 	var mu sync.Mutex
 	problem := func(part string, err error) {

@@ -254,23 +254,7 @@ func DaysFingerprint(month time.Time, ver func(day time.Time) (uint64, bool)) (u
 // its version, and in Fingerprint and Keys the fingerprint and number of
 // the day rolls it read.
 func MonthRolls(ctx context.Context, db *schema.DB) (map[SiteDay]Roll, error) {
-	rs, err := db.Conn.Query(ctx, `SELECT site, month, max(ver), argMax(days_fingerprint, ver), argMax(days, ver)
-FROM stats_monthly_rolls GROUP BY site, month`)
-	if err != nil {
-		return nil, fmt.Errorf("read stats_monthly_rolls: %w", err)
-	}
-	defer rs.Close()
-	out := map[SiteDay]Roll{}
-	for rs.Next() {
-		var d SiteDay
-		var r Roll
-		if err := rs.Scan(&d.Site, &d.Day, &r.Ver, &r.Fingerprint, &r.Keys); err != nil {
-			return nil, fmt.Errorf("read stats_monthly_rolls: %w", err)
-		}
-		d.Day = utcDay(d.Day)
-		out[d] = r
-	}
-	return out, rs.Err()
+	return readRolls(ctx, db, "stats_monthly_rolls", "month", "days_fingerprint", "days")
 }
 
 // RollMonth rolls up the month of site from the stats_daily rows of the day
@@ -366,10 +350,15 @@ func (j *Job) Loop(ctx context.Context, interval time.Duration) {
 
 // Rolls returns the roll in force of every recorded (site, day).
 func Rolls(ctx context.Context, db *schema.DB) (map[SiteDay]Roll, error) {
-	rs, err := db.Conn.Query(ctx, `SELECT site, day, max(ver), argMax(source_fingerprint, ver), argMax(source_keys, ver)
-FROM stats_daily_rolls GROUP BY site, day`)
+	return readRolls(ctx, db, "stats_daily_rolls", "day", "source_fingerprint", "source_keys")
+}
+
+// readRolls reads the roll in force (highest ver) of every (site, date) of
+// a rolls table, with its fingerprint and key count columns.
+func readRolls(ctx context.Context, db *schema.DB, table, date, fingerprint, keys string) (map[SiteDay]Roll, error) {
+	rs, err := db.Conn.Query(ctx, "SELECT site, "+date+", max(ver), argMax("+fingerprint+", ver), argMax("+keys+", ver) FROM "+table+" GROUP BY site, "+date)
 	if err != nil {
-		return nil, fmt.Errorf("read stats_daily_rolls: %w", err)
+		return nil, fmt.Errorf("read %s: %w", table, err)
 	}
 	defer rs.Close()
 	out := map[SiteDay]Roll{}
@@ -377,7 +366,7 @@ FROM stats_daily_rolls GROUP BY site, day`)
 		var d SiteDay
 		var r Roll
 		if err := rs.Scan(&d.Site, &d.Day, &r.Ver, &r.Fingerprint, &r.Keys); err != nil {
-			return nil, fmt.Errorf("read stats_daily_rolls: %w", err)
+			return nil, fmt.Errorf("read %s: %w", table, err)
 		}
 		d.Day = utcDay(d.Day)
 		out[d] = r
