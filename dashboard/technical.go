@@ -13,6 +13,7 @@ import (
 	"analytics/aggregator/vitals"
 	"analytics/dashboard/auth"
 	"analytics/dashboard/diag"
+	"analytics/dashboard/query"
 	"analytics/schema"
 )
 
@@ -192,6 +193,8 @@ func (s *Server) fillTechnical(ctx context.Context, q *siteReq, v *techView) {
 	}
 	conn := s.db.Conn
 	var totals diag.Metrics
+	var drops []diag.Count
+	var accepted uint64
 	var series []diag.VitalsPoint
 	parts := []func(){
 		run("Web vitals", func(ctx context.Context) (err error) {
@@ -222,17 +225,9 @@ func (s *Server) fillTechnical(ctx context.Context, q *siteReq, v *techView) {
 			v.Errors = errorRows(groups, starts, interval, q.site.Location)
 			return err
 		}),
-		run("Drops", func(ctx context.Context) error {
-			drops, err := diag.Drops(ctx, conn, domain, rng)
-			if err != nil {
-				return err
-			}
-			accepted, err := s.acceptedEvents(ctx, domain, rng)
-			if err != nil {
-				return err
-			}
-			v.Drops, v.DropTotal, v.Accepted = dropRows(drops, accepted)
-			return nil
+		run("Drops", func(ctx context.Context) (err error) {
+			drops, err = diag.Drops(ctx, conn, domain, rng)
+			return err
 		}),
 		run("Collector activity", func(ctx context.Context) error {
 			act, err := diag.RecentActivity(ctx, conn, domain, q.now)
@@ -264,6 +259,17 @@ func (s *Server) fillTechnical(ctx context.Context, q *siteReq, v *techView) {
 			v.Versions[i] = panelView{Label: pd.label, Reason: reason, Rows: rows, Column: columnName(pd)}
 		}()
 	}
+	// The events counted, to put the drops in proportion: the site's
+	// total through the planner (which takes its own query slot).
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		resp, _, err := s.ask(ctx, q, map[string]any{"metrics": []string{query.MetricEvents}})
+		problem("Drops", err)
+		if resp != nil && len(resp.Results) > 0 && len(resp.Results[0].Metrics) > 0 {
+			accepted, _ = resp.Results[0].Metrics[0].(uint64)
+		}
+	}()
 	// Collector nodes are read over HTTP, outside the query slots.
 	if len(s.collectors) == 0 {
 		v.NoCollectors = true
@@ -302,6 +308,7 @@ func (s *Server) fillTechnical(ctx context.Context, q *siteReq, v *techView) {
 			}
 		}
 	}
+	v.Drops, v.DropTotal, v.Accepted = dropRows(drops, accepted)
 	v.Vitals = vitalCards(totals, series, starts, interval, q.site.Location)
 	v.VitalsEmpty = true
 	for _, c := range totals {
@@ -324,27 +331,6 @@ func vitalsFilter(p string) (dim, value string) {
 		}
 	}
 	return "", ""
-}
-
-// acceptedEvents is the site's event count over r (site totals rows), to
-// put the drops in proportion.
-func (s *Server) acceptedEvents(ctx context.Context, site string, r diag.Range) (uint64, error) {
-	rows, err := s.db.Conn.Query(ctx, `
-		SELECT sum(e) FROM (
-			SELECT argMax(events, ver) AS e FROM stats_hourly
-			WHERE site = ? AND dimension = '' AND hour >= toDateTime(?, 'UTC') AND hour < toDateTime(?, 'UTC')
-			GROUP BY goal, value, hour, writer)`, site, r.From.Unix(), r.To.Unix())
-	if err != nil {
-		return 0, fmt.Errorf("query accepted events: %w", err)
-	}
-	defer rows.Close()
-	var n uint64
-	for rows.Next() {
-		if err := rows.Scan(&n); err != nil {
-			return 0, fmt.Errorf("read accepted events: %w", err)
-		}
-	}
-	return n, rows.Err()
 }
 
 // formatVital renders a metric value: milliseconds under 10 s as "1234 ms",
