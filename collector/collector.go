@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/netip"
 	"runtime"
@@ -26,6 +27,7 @@ import (
 	"analytics/collector/beacon"
 	"analytics/collector/clientip"
 	"analytics/collector/geo"
+	"analytics/collector/memo"
 	"analytics/collector/pathtmpl"
 	"analytics/collector/ratelimit"
 	"analytics/collector/snippet"
@@ -147,8 +149,11 @@ type siteState struct {
 	honorGPC  bool
 	spam      *spam.List
 	templater *pathtmpl.Templater
-	accepted  *metrics.Counter
-	dropped   map[string]*metrics.Counter
+	// memoKey is mixed into the keys of the site's templated paths and
+	// property values in Server.paths: each site has its own rules.
+	memoKey  uint64
+	accepted *metrics.Counter
+	dropped  map[string]*metrics.Counter
 }
 
 // Server is the collector's HTTP server.
@@ -160,12 +165,15 @@ type Server struct {
 	geo     *geo.DB
 	salts   *visitor.Salts
 	ua      *useragent.Parser
-	ready   func() (string, bool, bool)
-	privacy []byte
-	metrics *metrics.Set
-	log     *slog.Logger
-	now     func() time.Time
-	srv     *fasthttp.Server
+	// memo remembers what page URLs and referrers decoded to, paths what
+	// paths and property values templated to (see package memo).
+	memo, paths *memo.Table
+	ready       func() (string, bool, bool)
+	privacy     []byte
+	metrics     *metrics.Set
+	log         *slog.Logger
+	now         func() time.Time
+	srv         *fasthttp.Server
 
 	unknown  *siteState            // counters for events of unconfigured sites
 	requests [600]*metrics.Counter // by status code
@@ -240,6 +248,8 @@ func New(opts Options) (*Server, error) {
 		geo:     opts.GeoIP,
 		salts:   opts.Salts,
 		ua:      useragent.New(opts.UACacheSize),
+		memo:    memo.New(memoEntries),
+		paths:   memo.New(memoEntries),
 		ready:   opts.Ready,
 		privacy: opts.PrivacyJSON,
 		metrics: opts.Metrics,
@@ -257,6 +267,10 @@ func New(opts Options) (*Server, error) {
 	s.metrics.NewGauge("analytics_useragent_cache_misses_total", func() float64 { _, m := s.ua.CacheStats(); return float64(m) })
 	s.metrics.NewGauge("analytics_geoip_cache_hits_total", func() float64 { h, _ := s.geo.CacheStats(); return float64(h) })
 	s.metrics.NewGauge("analytics_geoip_cache_misses_total", func() float64 { _, m := s.geo.CacheStats(); return float64(m) })
+	for name, t := range map[string]*memo.Table{"url": s.memo, "path": s.paths} {
+		s.metrics.NewGauge(fmt.Sprintf(`analytics_memo_hits_total{memo=%q}`, name), func() float64 { h, _ := t.Stats(); return float64(h) })
+		s.metrics.NewGauge(fmt.Sprintf(`analytics_memo_misses_total{memo=%q}`, name), func() float64 { _, m := t.Stats(); return float64(m) })
+	}
 	for _, f := range invalidFields {
 		s.invalid[f] = s.metrics.NewCounter(fmt.Sprintf(`analytics_events_invalid_total{field=%q}`, f))
 	}
@@ -308,7 +322,7 @@ func New(opts Options) (*Server, error) {
 	for _, code := range []int{200, 202, 204, 400, 404, 405, 413, 500} {
 		s.requests[code] = s.metrics.NewCounter(fmt.Sprintf(`analytics_collector_requests_total{code="%d"}`, code))
 	}
-	s.decoders.New = func() any { return new(decodeState) }
+	s.decoders.New = func() any { return &decodeState{dec: beacon.Decoder{Memo: s.memo}} }
 	s.srv = &fasthttp.Server{
 		Handler:               s.handle,
 		ErrorHandler:          s.handleError,
@@ -331,6 +345,7 @@ func (s *Server) newSiteState(domain string) *siteState {
 	st := &siteState{
 		domain:   domain,
 		hosts:    map[string]bool{},
+		memoKey:  rand.Uint64(),
 		accepted: s.metrics.NewCounter(fmt.Sprintf(`analytics_events_accepted_total{site=%q}`, domain)),
 		dropped:  map[string]*metrics.Counter{},
 	}
@@ -598,6 +613,34 @@ func (s *Server) readTech(st *decodeState, b *beacon.Beacon) error {
 
 // coarsenValue appends v coarsened: an http(s) URL by coarsenURL, anything
 // else through the path templater (a value without "/" is one segment).
+// memoEntries is the size of the collector's memo tables: enough for the
+// pages, referrers and property values most traffic repeats, about 1 MiB
+// each when full.
+const memoEntries = 8192
+
+// Kinds of values in Server.paths, mixed into their keys.
+const (
+	memoPath      = 0x3b6e_a5d1_9c04_f728
+	memoPropValue = 0x81f2_4c6b_0e9d_357a
+)
+
+// templated appends derive(dst, raw, the site's templater), remembered in
+// s.paths: the same raw value of the same kind on the same site appends the
+// same bytes without templating again.
+func (s *Server) templated(dst []byte, site *siteState, kind uint64, raw string, derive func([]byte, string, *pathtmpl.Templater) []byte) []byte {
+	key := s.paths.KeyString(raw) ^ site.memoKey ^ kind
+	out, ok := s.paths.Get(dst, key)
+	if ok {
+		return out
+	}
+	start := len(dst)
+	dst = derive(dst, raw, site.templater)
+	s.paths.Put(key, dst[start:])
+	return dst
+}
+
+func applyTemplate(dst []byte, path string, t *pathtmpl.Templater) []byte { return t.Apply(dst, path) }
+
 func coarsenValue(dst []byte, v string, t *pathtmpl.Templater) []byte {
 	if len(v) >= 7 && (strings.EqualFold(v[:7], "http://") || len(v) >= 8 && strings.EqualFold(v[:8], "https://")) {
 		return coarsenURL(dst, v, t)
@@ -752,7 +795,7 @@ func joinLines(dst []byte, lines [][]byte) []byte {
 // path is templated into st.path first, so no identifying segment reaches
 // the aggregator.
 func (s *Server) fill(st *decodeState, b *beacon.Beacon, ua *useragent.Info, country, region string, site *siteState, now time.Time) {
-	st.path = site.templater.Apply(st.path[:0], b.Path)
+	st.path = s.templated(st.path[:0], site, memoPath, b.Path, applyTemplate)
 	st.props, st.propBuf, st.spans = st.props[:0], st.propBuf[:0], st.spans[:0]
 	for i, p := range b.Props {
 		st.props = append(st.props, aggregator.Prop{Key: p.Key, Value: p.Value})
@@ -762,7 +805,7 @@ func (s *Server) fill(st *decodeState, b *beacon.Beacon, ua *useragent.Info, cou
 		// properties), so an e-mail address, a token or a long id in any
 		// value is templated before it is counted.
 		start := len(st.propBuf)
-		st.propBuf = coarsenValue(st.propBuf, p.Value, site.templater)
+		st.propBuf = s.templated(st.propBuf, site, memoPropValue, p.Value, coarsenValue)
 		st.spans = append(st.spans, span{i, start, len(st.propBuf)})
 	}
 	for _, sp := range st.spans { // st.propBuf no longer moves

@@ -44,6 +44,9 @@ func (r *recorder) Add(e *aggregator.Event) bool {
 	c := *e
 	c.Site, c.Name, c.Path, c.Source = strings.Clone(e.Site), strings.Clone(e.Name), strings.Clone(e.Path), strings.Clone(e.Source)
 	c.Browser, c.BrowserVersion, c.OS, c.Device = strings.Clone(e.Browser), strings.Clone(e.BrowserVersion), strings.Clone(e.OS), strings.Clone(e.Device)
+	c.OSVersion, c.Country, c.Region, c.Referrer = strings.Clone(e.OSVersion), strings.Clone(e.Country), strings.Clone(e.Region), strings.Clone(e.Referrer)
+	c.UTMSource, c.UTMMedium, c.UTMCampaign = strings.Clone(e.UTMSource), strings.Clone(e.UTMMedium), strings.Clone(e.UTMCampaign)
+	c.UTMContent, c.UTMTerm, c.ClickID = strings.Clone(e.UTMContent), strings.Clone(e.UTMTerm), strings.Clone(e.ClickID)
 	c.Props = nil
 	for _, p := range e.Props {
 		c.Props = append(c.Props, aggregator.Prop{Key: strings.Clone(p.Key), Value: strings.Clone(p.Value)})
@@ -583,5 +586,67 @@ func TestForwardedHeadersThroughTrustedProxy(t *testing.T) {
 				t.Errorf("visitor key is not the one of %s", tc.want)
 			}
 		})
+	}
+}
+
+// TestMemoKeepsSitesApart sends the same page URLs, referrers and property
+// values to two sites with different templating rules, several times: the
+// memo of templated paths and values must give each site its own rules,
+// the first time and every time after.
+func TestMemoKeepsSitesApart(t *testing.T) {
+	salts, err := visitor.NewSalts(t.TempDir(), time.Now, 5*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &recorder{}
+	s, err := New(Options{
+		Sites: []Site{
+			{Domain: "a.com", Hosts: []string{"a.com", "b.com"}},
+			{Domain: "b.com", Hosts: []string{"a.com", "b.com"}, Paths: pathtmpl.Config{Keep: []string{"/orders/*"}}},
+		},
+		Sink: rec, Salts: salts,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bodies := []string{
+		`{"n":"pageview","u":"https://a.com/orders/83412?utm_source=news","d":"a.com,b.com","r":"https://www.Google.com/search?q=x"}`,
+		`{"n":"Outbound Link: Click","u":"https://a.com/","d":"a.com,b.com","p":{"url":"https://a.com/orders/83412"}}`,
+	}
+	for range 3 {
+		for _, body := range bodies {
+			if got := do(t, s, post(body, chromeUA)); got.code != 202 {
+				t.Fatalf("%s: %+v", body, got)
+			}
+		}
+	}
+	want := map[string]string{
+		"a.com pageview":             "/orders/:id news google.com",
+		"b.com pageview":             "/orders/83412 news google.com",
+		"a.com Outbound Link: Click": "url=https://a.com/orders/:id",
+		"b.com Outbound Link: Click": "url=https://a.com/orders/83412",
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if len(rec.events) != 12 {
+		t.Fatalf("%d events, want 12", len(rec.events))
+	}
+	for _, e := range rec.events {
+		k := e.Site + " " + e.Name
+		var got string
+		if e.Name == "pageview" {
+			got = e.Path + " " + e.UTMSource + " " + e.Referrer
+		} else {
+			got = e.Props[0].Key + "=" + e.Props[0].Value
+		}
+		if got != want[k] {
+			t.Errorf("%s: %q, want %q", k, got, want[k])
+		}
+	}
+	if h, _ := s.paths.Stats(); h == 0 {
+		t.Error("the path memo was never used")
+	}
+	if h, _ := s.memo.Stats(); h == 0 {
+		t.Error("the URL memo was never used")
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"unsafe"
 
 	"github.com/valyala/fastjson/fastfloat"
+
+	"analytics/collector/memo"
 )
 
 // Decoder decodes beacon bodies. It owns the buffers that a decoded Beacon's
@@ -17,6 +19,13 @@ import (
 // Decoder back only once nothing uses that Beacon's strings any more, and copy
 // (Beacon.Clone, strings.Clone) whatever must outlive that.
 type Decoder struct {
+	// Memo, when set, remembers what page URLs and referrers decoded to,
+	// by the keyed hash of their raw JSON text (see package memo), so that
+	// a URL or referrer seen before is copied instead of parsed. One Table
+	// is meant to be shared by all the Decoders of a server. The results
+	// are the same with or without it.
+	Memo *memo.Table
+
 	tmp []byte // scratch
 	// esc holds unescaped JSON strings (and props or revenue sent as a
 	// string holding JSON), appended during one Decode: a slice into it
@@ -382,6 +391,16 @@ func (d *Decoder) decodeURL(src []byte, v value, b *Beacon) *Error {
 	default:
 		return errURLInvalid
 	}
+	var key uint64
+	if d.Memo != nil {
+		key = d.Memo.Key(v.raw(src)) ^ memoURL
+		if b.HashMode {
+			key ^= memoHashMode
+		}
+		if d.urlFromMemo(key, b) {
+			return nil
+		}
+	}
 	s := bytes.TrimSpace(d.str(src, v))
 	if len(s) == 0 {
 		return errURLRequired
@@ -424,7 +443,89 @@ func (d *Decoder) decodeURL(src []byte, v value, b *Beacon) *Error {
 	}
 
 	d.decodeQuery(u.query, b)
+	if d.Memo != nil {
+		d.urlToMemo(key, b)
+	}
 	return nil
+}
+
+// Memo keys of the two kinds of values a Decoder remembers are the raw
+// JSON text's key mixed with a constant of the kind (and of hash mode, which
+// changes what a URL decodes to).
+const (
+	memoURL      = 0x5a1d_0c3e_9b27_46f1
+	memoReferrer = 0x2e8b_71a4_d06c_935f
+	memoHashMode = 0x7c4f_1b92_e5a3_0d68
+)
+
+// A remembered URL is the bytes decodeURL appended to out (host, path, utm
+// values), after a header: the click id's index in clickIDs (or
+// len(clickIDs)) and the host, path and utm spans as big-endian uint16
+// offsets from the first byte.
+const urlMemoHeader = 1 + 4*(2+numUTM)
+
+// urlSpans are the spans decodeURL sets, in the order of the header.
+func (d *Decoder) urlSpans() [2 + numUTM]*span {
+	return [2 + numUTM]*span{&d.host, &d.path, &d.utm[0], &d.utm[1], &d.utm[2], &d.utm[3], &d.utm[4]}
+}
+
+// urlToMemo remembers what decodeURL just appended to out.
+func (d *Decoder) urlToMemo(key uint64, b *Beacon) {
+	base := d.host.start
+	if len(d.out)-base > memo.MaxValue-urlMemoHeader {
+		return
+	}
+	v := append(d.tmp[:0], byte(len(clickIDs)))
+	for i, id := range clickIDs {
+		if b.ClickID == id {
+			v[0] = byte(i)
+		}
+	}
+	for _, sp := range d.urlSpans() {
+		start, end := 0, 0
+		if sp.end > sp.start {
+			start, end = sp.start-base, sp.end-base
+		}
+		v = append(v, byte(start>>8), byte(start), byte(end>>8), byte(end))
+	}
+	v = append(v, d.out[base:]...)
+	d.tmp = v
+	d.Memo.Put(key, v)
+}
+
+// urlFromMemo appends a remembered URL's bytes to out and sets the spans
+// and b's click id, or reports false (out unchanged).
+func (d *Decoder) urlFromMemo(key uint64, b *Beacon) bool {
+	v, ok := d.Memo.Get(d.tmp[:0], key)
+	d.tmp = v
+	if !ok || len(v) < urlMemoHeader || int(v[0]) > len(clickIDs) {
+		return false
+	}
+	body := v[urlMemoHeader:]
+	for i := range 2 + numUTM {
+		h := v[1+4*i:]
+		start, end := int(h[0])<<8|int(h[1]), int(h[2])<<8|int(h[3])
+		if start > end || end > len(body) {
+			return false
+		}
+	}
+	base := len(d.out)
+	d.out = append(d.out, body...)
+	for i, sp := range d.urlSpans() {
+		h := v[1+4*i:]
+		start, end := int(h[0])<<8|int(h[1]), int(h[2])<<8|int(h[3])
+		*sp = span{}
+		if end > start {
+			*sp = span{base + start, base + end}
+		}
+	}
+	if d.host.end == d.host.start { // an empty host still marks where it is
+		d.host = span{base, base}
+	}
+	if int(v[0]) < len(clickIDs) {
+		b.ClickID = clickIDs[v[0]]
+	}
+	return true
 }
 
 // decodeQuery keeps the utm values and the click id name, and nothing else,
@@ -561,9 +662,34 @@ func (d *Decoder) decodeReferrer(src []byte, v value) *Error {
 	default:
 		return errReferrerInvalid
 	}
-	s := truncateUTF8(bytes.TrimSpace(d.str(src, v)), MaxReferrerBytes)
+	start := len(d.out)
+	if d.Memo == nil {
+		d.out = d.appendReferrerHost(d.out, d.str(src, v))
+	} else {
+		key := d.Memo.Key(v.raw(src)) ^ memoReferrer
+		var ok bool
+		if d.out, ok = d.Memo.Get(d.out, key); !ok {
+			d.out = d.appendReferrerHost(d.out, d.str(src, v))
+			d.Memo.Put(key, d.out[start:])
+		}
+	}
+	switch {
+	case len(d.out) == start: // none, or unusable
+	case bytes.Equal(d.out[start:], d.out[d.host.start:d.host.end]):
+		d.out = d.out[:start] // internal navigation
+	default:
+		d.ref = span{start, len(d.out)}
+	}
+	return nil
+}
+
+// appendReferrerHost appends the host of the referrer s to out, or nothing
+// when s has none: blank, unusable or not http(s) (an unusable referrer is
+// no referrer). An android-app:// referrer gives the app's package name.
+func (d *Decoder) appendReferrerHost(out, s []byte) []byte {
+	s = truncateUTF8(bytes.TrimSpace(s), MaxReferrerBytes)
 	if len(s) == 0 {
-		return nil
+		return out
 	}
 	if hasPrefixFold(s, "android-app://") {
 		pkg := s[len("android-app://"):]
@@ -572,24 +698,16 @@ func (d *Decoder) decodeReferrer(src []byte, v value) *Error {
 			end++
 		}
 		if end > 0 && (end == len(pkg) || isDelim(pkg[end])) {
-			var start int
-			d.out, start = appendHost(d.out, pkg[:end])
-			d.ref = span{start, len(d.out)}
+			out, _ = appendHost(out, pkg[:end])
 		}
-		return nil
+		return out
 	}
 	u, st := splitURL(s)
 	if st != urlOK {
-		return nil // an unusable referrer is no referrer
+		return out
 	}
-	var start int
-	d.out, start = appendHost(d.out, u.host)
-	if bytes.Equal(d.out[start:], d.out[d.host.start:d.host.end]) {
-		d.out = d.out[:start] // internal navigation
-		return nil
-	}
-	d.ref = span{start, len(d.out)}
-	return nil
+	out, _ = appendHost(out, u.host)
+	return out
 }
 
 func (d *Decoder) decodeProps(body []byte, v value) *Error {

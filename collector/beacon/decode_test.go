@@ -1,6 +1,7 @@
 package beacon
 
 import (
+	"analytics/collector/memo"
 	"reflect"
 	"strings"
 	"testing"
@@ -21,16 +22,32 @@ func pageview() Beacon {
 	}
 }
 
+// testMemo is shared by every decodeString of the package's tests, so that
+// later tests also meet URLs and referrers remembered by earlier ones.
+var testMemo = memo.New(1024)
+
+// decodeString decodes body with a plain Decoder, and twice with one that
+// remembers URLs and referrers in testMemo (the first may find them or not,
+// the second finds them), and fails unless all three agree.
 func decodeString(t *testing.T, body string) (Beacon, error) {
 	t.Helper()
-	var d Decoder
-	var b Beacon
-	err := d.Decode([]byte(body), &b)
-	if len(b.Props) == 0 {
-		b.Props = nil
+	decode := func(m *memo.Table) (Beacon, error) {
+		d := Decoder{Memo: m}
+		var b Beacon
+		err := d.Decode([]byte(body), &b)
+		if len(b.Props) == 0 {
+			b.Props = nil
+		}
+		if len(b.Domains) == 0 {
+			b.Domains = nil
+		}
+		return b.Clone(), err
 	}
-	if len(b.Domains) == 0 {
-		b.Domains = nil
+	b, err := decode(nil)
+	for range 2 {
+		if mb, merr := decode(testMemo); merr != err || !reflect.DeepEqual(mb, b) {
+			t.Fatalf("Decode(%s) with a memo: %v %+v\nwithout: %v %+v", body, merr, mb, err, b)
+		}
 	}
 	return b, err
 }

@@ -1,6 +1,7 @@
 package beacon
 
 import (
+	"analytics/collector/memo"
 	"bytes"
 	"encoding/json"
 	"reflect"
@@ -34,6 +35,10 @@ var trackerSeeds = []string{
 	`{"n":"pageview","u":"data:text/html,<script>alert(1)</script>"}`,
 }
 
+// fuzzMemo is the memo of the fuzzed decoders, shared across inputs (small,
+// so that entries are also replaced).
+var fuzzMemo = memo.New(64)
+
 func FuzzDecode(f *testing.F) {
 	for _, s := range trackerSeeds {
 		f.Add([]byte(s))
@@ -45,7 +50,7 @@ func FuzzDecode(f *testing.F) {
 		}
 		d, _ := pool.Get().(*Decoder)
 		if d == nil {
-			d = new(Decoder)
+			d = &Decoder{Memo: fuzzMemo}
 		}
 		defer pool.Put(d)
 		var b Beacon
@@ -71,6 +76,13 @@ func FuzzDecode(f *testing.F) {
 		}
 		if !reflect.DeepEqual(b, fresh) {
 			t.Fatalf("reused decoder gave %+v, fresh %+v", b, fresh)
+		}
+		// Once more through the memo, which now holds the body's URL and
+		// referrer: what it remembered decodes the same.
+		b = b.Clone()
+		var viaMemo Beacon
+		if err := (&Decoder{Memo: fuzzMemo}).Decode(body, &viaMemo); err != nil || !reflect.DeepEqual(viaMemo, b) {
+			t.Fatalf("through the memo: %v %+v, first %+v", err, viaMemo, b)
 		}
 		checkBeacon(t, &b)
 		checkNoQueryLeak(t, body, &b)
