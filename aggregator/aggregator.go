@@ -94,7 +94,7 @@ type siteAgg struct {
 	buckets map[int64]*bucket
 	// sessions are held by value: the lookup that finds a visit reads the
 	// visit itself, instead of a pointer to follow to another cache miss.
-	sessions map[uint64]session
+	sessions sessionTable
 	// minutes are the site's totals per UTC minute (unix seconds of its
 	// start) for realtime visitors; only the last realtimeKeep are held.
 	minutes map[int64]*cell
@@ -279,15 +279,15 @@ func (a *Aggregator) Count(e *Event) Outcome {
 		return Counted
 	}
 
-	// The visit is read into sv and written back once counted.
-	sv, ok := site.sessions[e.Visitor]
-	s := &sv
-	if ok && a.ended(s, now) {
+	// s points into the table: nothing below inserts or removes a visit
+	// but the two calls that replace s.
+	s := site.sessions.find(e.Visitor)
+	if s != nil && a.ended(s, now) {
 		a.endSession(site, e.Visitor, s)
-		ok = false
+		s = nil
 	}
 	if e.Kind == Engagement {
-		if !ok {
+		if s == nil {
 			return NoVisit
 		}
 		a.extend(s, now)
@@ -295,14 +295,15 @@ func (a *Aggregator) Count(e *Event) Outcome {
 		// Realtime: every event that counts shows a visitor present this
 		// minute.
 		a.countMinute(site, s, now, e)
-		site.sessions[e.Visitor] = sv
 		return Counted
 	}
-	if !ok {
+	if s == nil {
 		if e.Unlocated {
 			return NeedsLocation
 		}
-		sv = a.startSession(b, e, now)
+		sv := a.startSession(b, e, now)
+		s = site.sessions.insert(e.Visitor)
+		*s = sv
 	} else {
 		a.extend(s, now)
 	}
@@ -376,7 +377,6 @@ func (a *Aggregator) Count(e *Event) Outcome {
 		}
 	}
 	a.countMinute(site, s, now, e)
-	site.sessions[e.Visitor] = sv
 	return Counted
 }
 
@@ -398,7 +398,7 @@ func (a *Aggregator) pageCell(s *session, b *bucket, path string) *cell {
 }
 
 func (a *Aggregator) newSite(name string) *siteAgg {
-	site := &siteAgg{name: strings.Clone(name), buckets: make(map[int64]*bucket), sessions: make(map[uint64]session),
+	site := &siteAgg{name: strings.Clone(name), buckets: make(map[int64]*bucket),
 		minutes: make(map[int64]*cell), drops: make(map[dropKey]*cell)}
 	a.sites[site.name] = site
 	return site
@@ -513,6 +513,12 @@ func (a *Aggregator) engage(s *session, b *bucket, e *Event) {
 
 // endSession counts the visit's exit page and forgets the visit.
 func (a *Aggregator) endSession(site *siteAgg, key uint64, s *session) {
+	a.finishSession(key, s)
+	site.sessions.remove(key) // s is gone
+}
+
+// finishSession counts the visit's exit page; the caller removes it.
+func (a *Aggregator) finishSession(key uint64, s *session) {
 	s.addPending()
 	if s.page != nil {
 		c := a.cell(s.bucket, cellKey{dim: schema.DimExitPage, value: s.page.key.value})
@@ -525,7 +531,6 @@ func (a *Aggregator) endSession(site *siteAgg, key uint64, s *session) {
 		c.dirty = true
 	}
 	s.bucket.live--
-	delete(site.sessions, key)
 	a.nSess--
 }
 
@@ -536,17 +541,18 @@ func (a *Aggregator) endSessions(now int64, all bool) {
 	defer func() { a.folding = nil }()
 	for _, site := range a.sites {
 		a.folding, a.foldingTime = site, now
-		for key, s := range site.sessions {
+		site.sessions.each(func(key uint64, s *session) bool {
 			switch {
-			case all || a.ended(&s, now):
-				a.endSession(site, key, &s)
+			case all || a.ended(s, now):
+				a.finishSession(key, s)
+				return true
 			case s.pending():
 				// The cells are about to be read: add what waits in the
 				// visit.
 				s.addPending()
-				site.sessions[key] = s
 			}
-		}
+			return false
+		})
 	}
 }
 
@@ -702,7 +708,7 @@ func (a *Aggregator) snapshot() ([]Row, []*cell, []*vitalCell) {
 				a.nCells--
 			}
 		}
-		if len(site.buckets) == 0 && len(site.sessions) == 0 && len(site.minutes) == 0 && len(site.drops) == 0 {
+		if len(site.buckets) == 0 && site.sessions.len() == 0 && len(site.minutes) == 0 && len(site.drops) == 0 {
 			delete(a.sites, name)
 			if a.last == site {
 				a.last = nil
