@@ -5,7 +5,14 @@ import (
 	"sync"
 )
 
-// cache is a bounded, concurrency-safe map from User-Agent string to Info.
+// cache is a bounded, concurrency-safe map from User-Agent to Info.
+//
+// It is keyed by a 64-bit hash of the User-Agent under a random seed of the
+// process, never by the User-Agent itself: the raw strings of past requests
+// stay out of memory, and a lookup compares 8 bytes instead of a hundred.
+// Two User-Agents that collide in 64 bits would share an Info; with the
+// cache's thousands of entries that takes some 10^15 lookups of distinct
+// strings.
 //
 // Entries are spread over shards by hash to keep lock contention low. Each
 // shard holds two generations: lookups try the current one, then the
@@ -22,16 +29,9 @@ type cache struct {
 
 type shard struct {
 	mu    sync.RWMutex
-	cur   map[string]entry
-	old   map[string]entry
+	cur   map[uint64]Info
+	old   map[uint64]Info
 	limit int // entries per generation
-}
-
-// entry keeps its key so that a hit in the previous generation can be
-// promoted without converting the looked-up bytes to a new string.
-type entry struct {
-	key  string
-	info Info
 }
 
 // Shard sizing: up to maxShards shards, each holding at least
@@ -58,50 +58,51 @@ func newCache(size int) *cache {
 	}
 	limit := max(1, size/(2*n))
 	for i := range c.shards {
-		c.shards[i].cur = make(map[string]entry, limit)
+		c.shards[i].cur = make(map[uint64]Info, limit)
 		c.shards[i].limit = limit
 	}
 	return c
 }
 
-// get returns the cached Info for ua. It does not allocate: the compiler
-// turns m[string(ua)] into a lookup without a conversion.
-func (c *cache) get(ua []byte) (Info, bool) {
-	s := &c.shards[maphash.Bytes(c.seed, ua)&c.mask]
+// key is the cache key of a User-Agent; its low bits pick the shard.
+func (c *cache) key(ua []byte) uint64 { return maphash.Bytes(c.seed, ua) }
+
+// get returns the cached Info of the User-Agent whose key is k.
+func (c *cache) get(k uint64) (Info, bool) {
+	s := &c.shards[k&c.mask]
 	s.mu.RLock()
-	e, ok := s.cur[string(ua)]
+	info, ok := s.cur[k]
 	if ok {
 		s.mu.RUnlock()
-		return e.info, true
+		return info, true
 	}
-	e, ok = s.old[string(ua)]
+	info, ok = s.old[k]
 	s.mu.RUnlock()
 	if ok {
 		s.mu.Lock()
-		s.insert(e)
+		s.insert(k, info)
 		s.mu.Unlock()
 	}
-	return e.info, ok
+	return info, ok
 }
 
-// put stores info under ua, which the caller must not modify afterwards.
-func (c *cache) put(ua string, info Info) {
-	// maphash.String hashes like maphash.Bytes over the same content.
-	s := &c.shards[maphash.String(c.seed, ua)&c.mask]
+// put stores info under the key k.
+func (c *cache) put(k uint64, info Info) {
+	s := &c.shards[k&c.mask]
 	s.mu.Lock()
-	s.insert(entry{key: ua, info: info})
+	s.insert(k, info)
 	s.mu.Unlock()
 }
 
-// insert adds e to the current generation, rotating first if it is full.
-// s.mu must be held for writing.
-func (s *shard) insert(e entry) {
-	if _, ok := s.cur[e.key]; ok {
+// insert adds an entry to the current generation, rotating first if it is
+// full. s.mu must be held for writing.
+func (s *shard) insert(k uint64, info Info) {
+	if _, ok := s.cur[k]; ok {
 		return
 	}
 	if len(s.cur) >= s.limit {
 		s.old = s.cur
-		s.cur = make(map[string]entry, s.limit)
+		s.cur = make(map[uint64]Info, s.limit)
 	}
-	s.cur[e.key] = e
+	s.cur[k] = info
 }

@@ -79,17 +79,18 @@ func (p *Parser) Parse(ua []byte) Info {
 		}
 		return botInfo(c)
 	}
+	var k uint64
 	if p.cache != nil {
-		if info, ok := p.cache.get(ua); ok {
+		k = p.cache.key(ua)
+		if info, ok := p.cache.get(k); ok {
 			p.hits.Add(1)
 			return info
 		}
 		p.misses.Add(1)
 	}
-	s := string(ua)
-	info := classify(s)
+	info := classify(string(ua))
 	if p.cache != nil {
-		p.cache.put(s, info)
+		p.cache.put(k, info)
 	}
 	return info
 }

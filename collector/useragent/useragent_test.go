@@ -211,7 +211,7 @@ func TestCacheBounded(t *testing.T) {
 		t.Run(fmt.Sprint("size=", size), func(t *testing.T) {
 			c := newCache(size)
 			for i := range 3 * size {
-				c.put(fmt.Sprintf("%s %d", uaChromeWindows, i), Info{Browser: "Chrome"})
+				c.put(c.key(fmt.Appendf(nil, "%s %d", uaChromeWindows, i)), Info{Browser: "Chrome"})
 			}
 			n := 0
 			for i := range c.shards {
@@ -229,10 +229,10 @@ func TestCacheBounded(t *testing.T) {
 
 func TestCacheKeepsHotEntries(t *testing.T) {
 	c := newCache(64)
-	hot := []byte(uaChromeMac)
-	c.put(string(hot), Info{Browser: "Chrome"})
+	hot := c.key([]byte(uaChromeMac))
+	c.put(hot, Info{Browser: "Chrome"})
 	for i := range 10000 {
-		c.put(fmt.Sprint("cold ", i), Info{})
+		c.put(c.key(fmt.Append(nil, "cold ", i)), Info{})
 		if _, ok := c.get(hot); !ok {
 			t.Fatalf("hot entry evicted after %d cold inserts", i+1)
 		}
