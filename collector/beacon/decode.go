@@ -458,69 +458,70 @@ const (
 	memoHashMode = 0x7c4f_1b92_e5a3_0d68
 )
 
-// A remembered URL is the bytes decodeURL appended to out (host, path, utm
-// values), after a header: the click id's index in clickIDs (or
-// len(clickIDs)) and the host, path and utm spans as big-endian uint16
-// offsets from the first byte.
-const urlMemoHeader = 1 + 4*(2+numUTM)
+// A remembered URL is a header of urlMemoHeader bytes, then the host, the
+// path and the five utm values one after the other. The header holds the
+// click id's index in clickIDs (or len(clickIDs)), the length of the host
+// (one byte), of the path (two, big-endian) and of each utm value (one each:
+// at most MaxUTMBytes). URLs whose parts are longer are not remembered.
+const urlMemoHeader = 1 + 1 + 2 + numUTM
 
-// urlSpans are the spans decodeURL sets, in the order of the header.
-func (d *Decoder) urlSpans() [2 + numUTM]*span {
-	return [2 + numUTM]*span{&d.host, &d.path, &d.utm[0], &d.utm[1], &d.utm[2], &d.utm[3], &d.utm[4]}
-}
-
-// urlToMemo remembers what decodeURL just appended to out.
+// urlToMemo remembers what decodeURL found.
 func (d *Decoder) urlToMemo(key uint64, b *Beacon) {
-	base := d.host.start
-	if len(d.out)-base > memo.MaxValue-urlMemoHeader {
+	host, path := d.host.end-d.host.start, d.path.end-d.path.start
+	if host > 255 || path > 0xffff {
 		return
 	}
-	v := append(d.tmp[:0], byte(len(clickIDs)))
+	v := append(d.tmp[:0], byte(len(clickIDs)), byte(host), byte(path>>8), byte(path))
 	for i, id := range clickIDs {
 		if b.ClickID == id {
 			v[0] = byte(i)
 		}
 	}
-	for _, sp := range d.urlSpans() {
-		start, end := 0, 0
-		if sp.end > sp.start {
-			start, end = sp.start-base, sp.end-base
-		}
-		v = append(v, byte(start>>8), byte(start), byte(end>>8), byte(end))
+	for _, u := range d.utm {
+		v = append(v, byte(u.end-u.start)) // <= MaxUTMBytes
 	}
-	v = append(v, d.out[base:]...)
+	v = append(v, d.out[d.host.start:d.host.end]...)
+	v = append(v, d.out[d.path.start:d.path.end]...)
+	for _, u := range d.utm {
+		v = append(v, d.out[u.start:u.end]...)
+	}
 	d.tmp = v
-	d.Memo.Put(key, v)
+	d.Memo.Put(key, v) // ignored when too long
 }
 
-// urlFromMemo appends a remembered URL's bytes to out and sets the spans
-// and b's click id, or reports false (out unchanged).
+// urlFromMemo appends a remembered URL to out (after its header, left in
+// out unused) and sets the spans and b's click id, or reports false.
 func (d *Decoder) urlFromMemo(key uint64, b *Beacon) bool {
-	v, ok := d.Memo.Get(d.tmp[:0], key)
-	d.tmp = v
-	if !ok || len(v) < urlMemoHeader || int(v[0]) > len(clickIDs) {
+	base := len(d.out)
+	out, ok := d.Memo.Get(d.out, key)
+	if !ok {
 		return false
 	}
-	body := v[urlMemoHeader:]
-	for i := range 2 + numUTM {
-		h := v[1+4*i:]
-		start, end := int(h[0])<<8|int(h[1]), int(h[2])<<8|int(h[3])
-		if start > end || end > len(body) {
-			return false
-		}
+	v := out[base:]
+	if len(v) < urlMemoHeader || int(v[0]) > len(clickIDs) {
+		return false // not what urlToMemo writes: d.out is left as it was
 	}
-	base := len(d.out)
-	d.out = append(d.out, body...)
-	for i, sp := range d.urlSpans() {
-		h := v[1+4*i:]
-		start, end := int(h[0])<<8|int(h[1]), int(h[2])<<8|int(h[3])
-		*sp = span{}
-		if end > start {
-			*sp = span{base + start, base + end}
-		}
+	n := urlMemoHeader + int(v[1]) + (int(v[2])<<8 | int(v[3]))
+	for _, l := range v[4:urlMemoHeader] {
+		n += int(l)
 	}
-	if d.host.end == d.host.start { // an empty host still marks where it is
-		d.host = span{base, base}
+	if n != len(v) {
+		return false
+	}
+	d.out = out
+	at := base + urlMemoHeader
+	next := func(l int) span {
+		sp := span{at, at + l}
+		at += l
+		return sp
+	}
+	d.host = next(int(v[1]))
+	d.path = next(int(v[2])<<8 | int(v[3]))
+	for i, l := range v[4:urlMemoHeader] {
+		d.utm[i] = span{}
+		if l > 0 {
+			d.utm[i] = next(int(l))
+		}
 	}
 	if int(v[0]) < len(clickIDs) {
 		b.ClickID = clickIDs[v[0]]
@@ -528,8 +529,6 @@ func (d *Decoder) urlFromMemo(key uint64, b *Beacon) bool {
 	return true
 }
 
-// decodeQuery keeps the utm values and the click id name, and nothing else,
-// from the page URL's query string.
 func (d *Decoder) decodeQuery(q []byte, b *Beacon) {
 	var vals [numQuery][]byte // raw values; the first non-empty one wins
 	click := len(clickIDs)

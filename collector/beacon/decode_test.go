@@ -728,3 +728,44 @@ func TestErrorJSON(t *testing.T) {
 		t.Errorf("Error() = %q", got)
 	}
 }
+
+// TestMemoIsUsed: a body decoded again finds its URL and referrer in the
+// memo (decodeString proves the answers equal; this proves they came from
+// the memo), and a URL whose parts are too long to remember decodes all
+// the same, every time.
+func TestMemoIsUsed(t *testing.T) {
+	m := memo.New(64)
+	body := []byte(`{"n":"pageview","u":"https://www.a.com/pricing?utm_source=news&utm_campaign=nov&gclid=x","d":"a.com","r":"https://google.com/"}`)
+	long := []byte(`{"n":"pageview","u":"https://a.com/` + strings.Repeat("p", 300) + `","d":"a.com"}`)
+	var first, firstLong Beacon
+	for i := range 3 {
+		var d Decoder
+		d.Memo = m
+		var b, bl Beacon
+		if err := d.Decode(body, &b); err != nil {
+			t.Fatal(err)
+		}
+		b = b.Clone()
+		var d2 Decoder
+		d2.Memo = m
+		if err := d2.Decode(long, &bl); err != nil {
+			t.Fatal(err)
+		}
+		bl = bl.Clone()
+		if i == 0 {
+			first, firstLong = b, bl
+			continue
+		}
+		if !reflect.DeepEqual(b, first) || !reflect.DeepEqual(bl, firstLong) {
+			t.Fatalf("decode %d: %+v / %+v, first %+v / %+v", i, b, bl, first, firstLong)
+		}
+	}
+	if first.Path != "/pricing" || first.UTMSource != "news" || first.UTMCampaign != "nov" || first.ClickID != "gclid" || first.ReferrerHost != "google.com" {
+		t.Fatalf("decoded %+v", first)
+	}
+	// 3 decodes of body (URL and referrer) and of long (URL): the first of
+	// each misses, the other two of body's hit.
+	if h, miss := m.Stats(); h != 4 || miss != 5 {
+		t.Errorf("memo: %d hits, %d misses; want 4, 5", h, miss)
+	}
+}

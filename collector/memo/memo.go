@@ -11,9 +11,12 @@
 // bits would share a result; with a table of thousands of entries that
 // takes some 10^15 lookups of distinct values.
 //
-// A Table is bounded: a fixed number of entries, each a value of at most
-// MaxValue bytes, in two-way sets with least-recently-used replacement. Its
-// buffers are reused, so a warm Table allocates nothing.
+// A Table is bounded and allocates nothing after New: a fixed number of
+// entries in two-way sets with least-recently-used replacement, each value
+// stored inline, at most MaxValue bytes. A set is four cache lines, its keys
+// and the start of its first value in the first: on a busy collector the
+// kernel's network stack evicts most of the caches between two requests, so
+// the lines a lookup touches are what it costs.
 package memo
 
 import (
@@ -22,7 +25,7 @@ import (
 )
 
 // MaxValue is the largest value a Table keeps; Put ignores larger ones.
-const MaxValue = 1024
+const MaxValue = 116
 
 // Table is a bounded, concurrency-safe memo of derived byte values by key.
 // The zero value is not usable; call New.
@@ -43,15 +46,13 @@ type shard struct {
 	_ [16]byte
 }
 
-// set is two entries; older says which one to replace next.
+// set is two entries in 256 bytes; older says which one to replace next.
 type set struct {
-	ways  [2]entry
+	keys  [2]uint64 // 0: empty
+	n     [2]uint8
 	older uint8
-}
-
-type entry struct {
-	key uint64 // 0: empty
-	val []byte
+	_     [5]byte
+	val   [2][MaxValue]byte
 }
 
 // New returns a Table of about size entries (at least 2 per shard), in up
@@ -106,9 +107,9 @@ func (t *Table) Get(dst []byte, key uint64) (out []byte, ok bool) {
 	}
 	s, set := t.locate(key)
 	s.mu.Lock()
-	for w := range set.ways {
-		if e := &set.ways[w]; e.key == key {
-			dst = append(dst, e.val...)
+	for w := range set.keys {
+		if set.keys[w] == key {
+			dst = append(dst, set.val[w][:set.n[w]]...)
 			set.older = uint8(1 - w)
 			s.hits++
 			s.mu.Unlock()
@@ -118,18 +119,6 @@ func (t *Table) Get(dst []byte, key uint64) (out []byte, ok bool) {
 	s.misses++
 	s.mu.Unlock()
 	return dst, false
-}
-
-// Stats returns the number of Gets that found their key and that did not.
-func (t *Table) Stats() (hits, misses uint64) {
-	for i := range t.shards {
-		s := &t.shards[i]
-		s.mu.Lock()
-		hits += s.hits
-		misses += s.misses
-		s.mu.Unlock()
-	}
-	return hits, misses
 }
 
 // Put stores a copy of val under key, replacing the value it had or the
@@ -142,15 +131,26 @@ func (t *Table) Put(key uint64, val []byte) {
 	s, set := t.locate(key)
 	s.mu.Lock()
 	w := int(set.older)
-	for i := range set.ways {
-		if set.ways[i].key == key {
+	for i := range set.keys {
+		if set.keys[i] == key {
 			w = i
 			break
 		}
 	}
-	e := &set.ways[w]
-	e.key = key
-	e.val = append(e.val[:0], val...)
+	set.keys[w] = key
+	set.n[w] = uint8(copy(set.val[w][:], val))
 	set.older = uint8(1 - w)
 	s.mu.Unlock()
+}
+
+// Stats returns the number of Gets that found their key and that did not.
+func (t *Table) Stats() (hits, misses uint64) {
+	for i := range t.shards {
+		s := &t.shards[i]
+		s.mu.Lock()
+		hits += s.hits
+		misses += s.misses
+		s.mu.Unlock()
+	}
+	return hits, misses
 }
