@@ -1,25 +1,22 @@
 package aggregator
 
 // sessionTable holds a site's visits in progress by visitor key: an open
-// addressing hash table with linear probing, whose slots hold the key and
-// the visit side by side. Visitor keys are keyed hashes already, uniformly
-// spread, so their low bits are the slot: no hashing, and a lookup usually
-// touches one slot, the cache lines of the visit it is about to read
-// anyway. (A Go map costs a group's control word, the key and the value,
-// often three cache misses per event on a busy collector.)
+// addressing hash table with linear probing. Visitor keys are keyed hashes
+// already, uniformly spread, so their low bits are the slot: no hashing.
+// The keys are an array of their own, eight to a cache line, so that a
+// probe sequence costs one or two cache lines however long it runs, and the
+// visit found is one more (a Go map's groups hold the values beside the
+// keys: on a busy collector most events paid three cache misses to find
+// their visit).
 //
 // Pointers it returns stay valid until the next insert or remove.
 type sessionTable struct {
-	slots []sessionSlot // len is 0 or a power of two
-	n     int           // sessions in slots
-	// The key 0 marks a free slot; a visitor whose key is 0 is kept here.
+	keys []uint64  // len is 0 or a power of two; 0 marks a free slot
+	sess []session // the visit of keys[i] is sess[i]
+	n    int       // keys in use
+	// A visitor whose key is 0 is kept here.
 	zero    session
 	hasZero bool
-}
-
-type sessionSlot struct {
-	key uint64
-	s   session
 }
 
 // Sizes: at most 3/4 of the slots in use; after a sweep (each) that left
@@ -42,14 +39,14 @@ func (t *sessionTable) find(key uint64) *session {
 		}
 		return nil
 	}
-	if len(t.slots) == 0 {
+	if len(t.keys) == 0 {
 		return nil
 	}
-	mask := uint64(len(t.slots) - 1)
+	mask := uint64(len(t.keys) - 1)
 	for i := key & mask; ; i = (i + 1) & mask {
-		switch t.slots[i].key {
+		switch t.keys[i] {
 		case key:
-			return &t.slots[i].s
+			return &t.sess[i]
 		case 0:
 			return nil
 		}
@@ -62,21 +59,23 @@ func (t *sessionTable) insert(key uint64) *session {
 		t.hasZero, t.zero = true, session{}
 		return &t.zero
 	}
-	if 4*(t.n+1) > 3*len(t.slots) {
-		t.resize(max(minSessionSlots, 2*len(t.slots)))
+	if 4*(t.n+1) > 3*len(t.keys) {
+		t.resize(max(minSessionSlots, 2*len(t.keys)))
 	}
 	t.n++
-	return &t.slots[t.place(key)].s
+	i := t.place(key)
+	t.sess[i] = session{}
+	return &t.sess[i]
 }
 
 // place claims the free slot of key's probe sequence and returns its index.
 func (t *sessionTable) place(key uint64) uint64 {
-	mask := uint64(len(t.slots) - 1)
+	mask := uint64(len(t.keys) - 1)
 	i := key & mask
-	for t.slots[i].key != 0 {
+	for t.keys[i] != 0 {
 		i = (i + 1) & mask
 	}
-	t.slots[i] = sessionSlot{key: key}
+	t.keys[i] = key
 	return i
 }
 
@@ -86,12 +85,12 @@ func (t *sessionTable) remove(key uint64) {
 		t.hasZero, t.zero = false, session{}
 		return
 	}
-	if len(t.slots) == 0 {
+	if len(t.keys) == 0 {
 		return
 	}
-	mask := uint64(len(t.slots) - 1)
+	mask := uint64(len(t.keys) - 1)
 	for i := key & mask; ; i = (i + 1) & mask {
-		switch t.slots[i].key {
+		switch t.keys[i] {
 		case key:
 			t.removeAt(i)
 			return
@@ -104,17 +103,17 @@ func (t *sessionTable) remove(key uint64) {
 // removeAt frees slot i and moves back the entries after it that would no
 // longer be found past the hole (backward-shift deletion: no tombstones).
 func (t *sessionTable) removeAt(i uint64) {
-	mask := uint64(len(t.slots) - 1)
+	mask := uint64(len(t.keys) - 1)
 	hole := i
-	for j := (i + 1) & mask; t.slots[j].key != 0; j = (j + 1) & mask {
+	for j := (i + 1) & mask; t.keys[j] != 0; j = (j + 1) & mask {
 		// The entry at j stays unless the hole lies on its probe path,
 		// that is cyclically within [home, j).
-		if (j-t.slots[j].key&mask)&mask >= (j-hole)&mask {
-			t.slots[hole] = t.slots[j]
+		if (j-t.keys[j]&mask)&mask >= (j-hole)&mask {
+			t.keys[hole], t.sess[hole] = t.keys[j], t.sess[j]
 			hole = j
 		}
 	}
-	t.slots[hole] = sessionSlot{}
+	t.keys[hole], t.sess[hole] = 0, session{} // no pointers kept alive
 	t.n--
 }
 
@@ -125,14 +124,14 @@ func (t *sessionTable) each(f func(key uint64, s *session) bool) {
 	if t.hasZero && f(0, &t.zero) {
 		t.remove(0)
 	}
-	for i := 0; i < len(t.slots); {
-		if k := t.slots[i].key; k != 0 && f(k, &t.slots[i].s) {
+	for i := 0; i < len(t.keys); {
+		if k := t.keys[i]; k != 0 && f(k, &t.sess[i]) {
 			t.removeAt(uint64(i)) // slot i now holds another entry, or none
 			continue
 		}
 		i++
 	}
-	if len(t.slots) > minSessionSlots && 16*t.n < 3*len(t.slots) {
+	if len(t.keys) > minSessionSlots && 16*t.n < 3*len(t.keys) {
 		size := minSessionSlots
 		for 8*t.n > 3*size {
 			size *= 2
@@ -142,11 +141,11 @@ func (t *sessionTable) each(f func(key uint64, s *session) bool) {
 }
 
 func (t *sessionTable) resize(slots int) {
-	old := t.slots
-	t.slots = make([]sessionSlot, slots)
-	for i := range old {
-		if old[i].key != 0 {
-			t.slots[t.place(old[i].key)].s = old[i].s
+	keys, sess := t.keys, t.sess
+	t.keys, t.sess = make([]uint64, slots), make([]session, slots)
+	for i, k := range keys {
+		if k != 0 {
+			t.sess[t.place(k)] = sess[i]
 		}
 	}
 }

@@ -79,8 +79,8 @@ func TestSessionTableAgainstMap(t *testing.T) {
 			}
 			// Emptied, the table shrinks back.
 			tab.each(func(uint64, *session) bool { return true })
-			if tab.len() != 0 || len(tab.slots) > 2*minSessionSlots {
-				t.Fatalf("emptied: len %d, %d slots", tab.len(), len(tab.slots))
+			if tab.len() != 0 || len(tab.keys) > 2*minSessionSlots {
+				t.Fatalf("emptied: len %d, %d slots", tab.len(), len(tab.keys))
 			}
 		})
 	}
