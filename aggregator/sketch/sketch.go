@@ -15,9 +15,10 @@ import (
 type Sketch struct {
 	hll *hyperloglog.Sketch
 	// adds counts insertions while the sketch is sparse; dense is set once
-	// it switched to the dense form.
-	adds  uint32
-	dense bool
+	// it switched to the dense form. Add checks for the switch once adds
+	// reaches next.
+	adds, next uint32
+	dense      bool
 	// used is set once anything was added, merged or decoded into it.
 	used bool
 	// stored is the size of the stored form it was decoded from, or 0.
@@ -39,12 +40,24 @@ func New() *Sketch { return &Sketch{hll: hyperloglog.New14()} }
 
 // Add inserts a visitor key. Keys are already uniformly distributed keyed
 // hashes, so they are inserted as hashes without hashing again.
+//
+// The estimate of a sparse sketch is about its number of distinct keys, so
+// it cannot reach denseAt before that many more insertions: Add checks
+// (an Estimate compacts the sparse list, a cost) only once it could have,
+// and at least every 128 insertions. A busy cell thus turns dense within
+// 128 insertions of its 2048th visitor, a cell of returning visitors is
+// rarely checked.
 func (s *Sketch) Add(key uint64) {
 	s.used = true
 	s.hll.InsertHash(key)
 	if !s.dense {
-		if s.adds++; s.adds%1024 == 0 && s.hll.Estimate() >= denseAt {
-			s.toDense()
+		if s.adds++; s.adds >= s.next {
+			e := s.hll.Estimate()
+			if e >= denseAt {
+				s.toDense()
+				return
+			}
+			s.next = s.adds + uint32(max(128, denseAt-e))
 		}
 	}
 }

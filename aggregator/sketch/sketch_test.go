@@ -120,6 +120,46 @@ func BenchmarkUnionOfHourly(b *testing.B) {
 // whether they are merged one by one, in another order, or first per group
 // (a day) with the group unions stored and merged again; unions near and
 // across the dense threshold included.
+// TestDenseSwitchPoint: distinct keys turn a sketch dense within 128
+// insertions of its estimate reaching denseAt; a sketch of few visitors
+// coming back many times stays sparse, checked only now and then.
+func TestDenseSwitchPoint(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	s := New()
+	n := 0
+	for !s.dense {
+		s.Add(r.Uint64())
+		if n++; n > denseAt+200 {
+			t.Fatalf("still sparse after %d distinct keys", n)
+		}
+	}
+	if n < denseAt-20 {
+		t.Fatalf("dense after %d distinct keys, before its estimate could reach %d", n, denseAt)
+	}
+	s = New()
+	keys := make([]uint64, 1500)
+	for i := range keys {
+		keys[i] = r.Uint64()
+	}
+	checks := 0
+	for i := range 30000 {
+		next := s.next
+		s.Add(keys[i%len(keys)])
+		if s.next != next {
+			checks++
+		}
+	}
+	if s.dense {
+		t.Fatal("1500 visitors made the sketch dense")
+	}
+	if checks > 30000/400 {
+		t.Errorf("%d checks for 30000 insertions of 1500 keys", checks)
+	}
+	if got := s.Estimate(); math.Abs(float64(got)-1500) > 1500*0.02 {
+		t.Fatalf("estimate %d, want ~1500", got)
+	}
+}
+
 func TestUnionIndependentOfGrouping(t *testing.T) {
 	for _, tc := range []struct {
 		name               string
