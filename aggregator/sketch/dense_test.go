@@ -3,6 +3,7 @@ package sketch
 import (
 	"encoding/binary"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/axiomhq/hyperloglog"
@@ -290,4 +291,28 @@ func FuzzUnionBinary(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestSortKeys(t *testing.T) {
+	r := rand.New(rand.NewPCG(37, 38))
+	var tmp []uint32
+	for _, n := range []int{0, 1, 2, 127, 128, 129, 500, 2047, 2048, 5000} {
+		keys := make([]uint32, n)
+		for i := range keys {
+			switch i % 3 {
+			case 0:
+				keys[i] = r.Uint32()
+			case 1:
+				keys[i] = r.Uint32() & 0xff00ff // equal bytes in places
+			default:
+				keys[i] = keys[r.IntN(i)] // repeats
+			}
+		}
+		want := slices.Clone(keys)
+		slices.Sort(want)
+		tmp = sortKeys(keys, tmp)
+		if !slices.Equal(keys, want) {
+			t.Fatalf("%d keys: not sorted", n)
+		}
+	}
 }

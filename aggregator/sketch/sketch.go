@@ -188,8 +188,7 @@ func UnionBinary(stored []string) (*Sketch, error) {
 		}
 	}
 	if rest < 0 {
-		keys = seen.appendTo(keys[:0])
-		slices.Sort(keys)
+		keys = seen.appendSorted(keys[:0])
 		u, err := Unmarshal(sparseBinary(keys))
 		if err != nil {
 			return unionSlow(stored)
@@ -232,20 +231,31 @@ func unionSlow(stored []string) (*Sketch, error) {
 // keySet collects the distinct sparse keys of a union up to denseAt of
 // them: open addressing with linear probing in twice as many slots, so it
 // stays at most half full; 0 marks a free slot and is kept aside. Keys are
-// hashes already, spread by one multiplication.
+// hashes already, spread by one multiplication. It remembers what it added
+// and where, so that listing and clearing cost its keys, not its slots.
 type keySet struct {
 	slots [2 * denseAt]uint32
-	n     int
+	added []uint32
+	at    []uint16
 	zero  bool
-	// keys is scratch space kept with the set.
-	keys []uint32
+	// keys and tmp are scratch space kept with the set.
+	keys, tmp []uint32
 }
 
 var keySets = sync.Pool{New: func() any { return new(keySet) }}
 
 func (s *keySet) reset() {
-	clear(s.slots[:])
-	s.n, s.zero = 0, false
+	for _, i := range s.at {
+		s.slots[i] = 0
+	}
+	s.added, s.at, s.zero = s.added[:0], s.at[:0], false
+}
+
+func (s *keySet) len() int {
+	if s.zero {
+		return len(s.added) + 1
+	}
+	return len(s.added)
 }
 
 // addUpTo adds keys until the set holds limit keys (limit <= denseAt); it
@@ -253,14 +263,11 @@ func (s *keySet) reset() {
 func (s *keySet) addUpTo(keys []uint32, limit int) bool {
 	const mask = len(s.slots) - 1
 	for _, k := range keys {
-		if s.n >= limit {
+		if s.len() >= limit {
 			return false
 		}
 		if k == 0 {
-			if !s.zero {
-				s.zero = true
-				s.n++
-			}
+			s.zero = true
 			continue
 		}
 		for i := int(k*0x9E3779B1>>20) & mask; ; i = (i + 1) & mask {
@@ -269,25 +276,55 @@ func (s *keySet) addUpTo(keys []uint32, limit int) bool {
 			}
 			if s.slots[i] == 0 {
 				s.slots[i] = k
-				s.n++
+				s.added = append(s.added, k)
+				s.at = append(s.at, uint16(i))
 				break
 			}
 		}
 	}
-	return s.n < limit
+	return s.len() < limit
 }
 
-// appendTo appends the keys of s, in no order, to keys.
-func (s *keySet) appendTo(keys []uint32) []uint32 {
+// appendSorted appends the keys of s, in ascending order, to keys.
+func (s *keySet) appendSorted(keys []uint32) []uint32 {
+	start := len(keys)
 	if s.zero {
 		keys = append(keys, 0)
 	}
-	for _, k := range s.slots {
-		if k != 0 {
-			keys = append(keys, k)
-		}
-	}
+	keys = append(keys, s.added...)
+	s.tmp = sortKeys(keys[start:], s.tmp)
 	return keys
+}
+
+// sortKeys sorts keys in place, with tmp as scratch space (returned, maybe
+// grown): a radix sort a byte at a time, which for the hundreds to
+// thousands of keys of a union takes a fraction of a comparison sort's time.
+func sortKeys(keys, tmp []uint32) []uint32 {
+	if len(keys) < 128 {
+		slices.Sort(keys)
+		return tmp
+	}
+	if cap(tmp) < len(keys) {
+		tmp = make([]uint32, len(keys))
+	}
+	src, dst := keys, tmp[:len(keys)]
+	for shift := 0; shift < 32; shift += 8 {
+		var count [257]int
+		for _, k := range src {
+			count[k>>shift&0xff+1]++
+		}
+		for i := 1; i < len(count); i++ {
+			count[i] += count[i-1]
+		}
+		for _, k := range src {
+			b := k >> shift & 0xff
+			dst[count[b]] = k
+			count[b]++
+		}
+		src, dst = dst, src
+	}
+	// After an even number of passes the keys are back in keys.
+	return tmp
 }
 
 // The stored form of a sparse sketch (axiomhq/hyperloglog, version 2, as its
