@@ -147,6 +147,9 @@ var rollupRequests = []string{
 	`"metrics":["visitors","percentage"],"date_range":"7d","dimensions":["visit:browser"],"pagination":{"limit":2}`,
 	`"metrics":["visitors","visits","bounce_rate"],"date_range":"7d","dimensions":["visit:entry_page"],"pagination":{"limit":10}`,
 	`"metrics":["visitors","visits"],"date_range":"7d","dimensions":["visit:exit_page"],"pagination":{"limit":10}`,
+	// Regions: every value is empty ("(not set)"), whose two stored forms
+	// stats_daily_top cannot vouch for.
+	`"metrics":["visitors"],"date_range":"30d","dimensions":["visit:region"]`,
 	`"metrics":["visitors","events"],"date_range":"7d","dimensions":["event:goal"]`,
 	`"metrics":["visitors","events","percentage"],"date_range":"7d","dimensions":["event:props:url"],"filters":[["is","event:goal",["Outbound Link: Click"]]],"pagination":{"limit":10}`,
 	`"metrics":["visitors","events"],"date_range":"7d","dimensions":["event:props:plan"],"pagination":{"limit":5}`,
