@@ -66,8 +66,9 @@ type Plan struct {
 
 // rollupTables are the tables that follow stats_hourly's retention, all
 // partitioned by toYYYYMM of their date column: its daily and monthly
-// rollups (schema/rollup) and the web vitals histograms.
-var rollupTables = []string{"stats_daily", "stats_daily_rolls", "stats_monthly", "stats_monthly_rolls", "vitals_hourly"}
+// rollups (schema/rollup), with the daily rows that rank long breakdowns,
+// and the web vitals histograms.
+var rollupTables = []string{"stats_daily", "stats_daily_rolls", "stats_daily_top", "stats_monthly", "stats_monthly_rolls", "vitals_hourly"}
 
 // rollupDate is the date (expression) of a rollup table's rows.
 func rollupDate(table string) string {

@@ -176,14 +176,15 @@ func TestRetentionPlanAndApply(t *testing.T) {
 	wantRollups := []schema.PartitionDrop{
 		{Table: "stats_daily", Partition: "202408", Rows: 1}, {Table: "stats_daily", Partition: "202409", Rows: 1},
 		{Table: "stats_daily_rolls", Partition: "202408", Rows: 1}, {Table: "stats_daily_rolls", Partition: "202409", Rows: 1},
+		{Table: "stats_daily_top", Partition: "202408", Rows: 1}, {Table: "stats_daily_top", Partition: "202409", Rows: 1},
 		{Table: "vitals_hourly", Partition: "202409", Rows: 1},
 	}
 	if !reflect.DeepEqual(plan.Rollups, wantRollups) {
 		t.Errorf("rollup partitions = %+v, want %+v", plan.Rollups, wantRollups)
 	}
-	// b.example: 2 hourly rows, the daily row and roll of 2026-01-15, and
-	// the vitals row of 2026-02.
-	wantDel := []schema.SiteDelete{{Site: "b.example", Months: 3, Before: time.Date(2026, 8, 1, 0, 0, 0, 0, time.UTC), Rows: 5}}
+	// b.example: 2 hourly rows, the daily row, stats_daily_top marker and
+	// roll of 2026-01-15, and the vitals row of 2026-02.
+	wantDel := []schema.SiteDelete{{Site: "b.example", Months: 3, Before: time.Date(2026, 8, 1, 0, 0, 0, 0, time.UTC), Rows: 6}}
 	if !reflect.DeepEqual(plan.Deletes, wantDel) {
 		t.Errorf("deletes = %+v, want %+v", plan.Deletes, wantDel)
 	}
@@ -243,11 +244,11 @@ func TestPurgeSite(t *testing.T) {
 		t.Fatal(err)
 	}
 	if want := []schema.TableRows{{Table: "drops_minutely", Rows: 0}, {Table: "stats_daily", Rows: 2}, {Table: "stats_daily_rolls", Rows: 2},
-		{Table: "stats_hourly", Rows: 3}, {Table: "stats_minutely", Rows: 0}, {Table: "stats_monthly", Rows: 0}, {Table: "stats_monthly_rolls", Rows: 0}, {Table: "vitals_hourly", Rows: 0}}; !reflect.DeepEqual(before, want) {
+		{Table: "stats_daily_top", Rows: 2}, {Table: "stats_hourly", Rows: 3}, {Table: "stats_minutely", Rows: 0}, {Table: "stats_monthly", Rows: 0}, {Table: "stats_monthly_rolls", Rows: 0}, {Table: "vitals_hourly", Rows: 0}}; !reflect.DeepEqual(before, want) {
 		t.Errorf("before = %+v, want %+v", before, want)
 	}
 	if want := []schema.TableRows{{Table: "drops_minutely", Rows: 0}, {Table: "stats_daily", Rows: 0}, {Table: "stats_daily_rolls", Rows: 0},
-		{Table: "stats_hourly", Rows: 0}, {Table: "stats_minutely", Rows: 0}, {Table: "stats_monthly", Rows: 0}, {Table: "stats_monthly_rolls", Rows: 0}, {Table: "vitals_hourly", Rows: 0}}; !reflect.DeepEqual(after, want) {
+		{Table: "stats_daily_top", Rows: 0}, {Table: "stats_hourly", Rows: 0}, {Table: "stats_minutely", Rows: 0}, {Table: "stats_monthly", Rows: 0}, {Table: "stats_monthly_rolls", Rows: 0}, {Table: "vitals_hourly", Rows: 0}}; !reflect.DeepEqual(after, want) {
 		t.Errorf("after = %+v, want %+v", after, want)
 	}
 	if got := countRollups(t, db, "keep.example"); got != [2]uint64{1, 1} {

@@ -93,6 +93,28 @@ var Tables = []TableDoc{
 		},
 	},
 	{
+		Name:    "stats_daily_top",
+		Meaning: "the rows of stats_daily that rank long breakdowns (pages, entry and exit pages, regions with at least 5 pageviews, or 5 events and visits, a day), copied by the roll that wrote them, and one marker row per roll (dimension '', zeros); partitioned by month",
+		Columns: []ColumnDoc{
+			{Name: "site", Meaning: "configured site domain"},
+			{Name: "day", Meaning: "UTC day the counts belong to"},
+			{Name: "dimension", Meaning: "event:page, visit:entry_page, visit:exit_page or visit:region; '' for the marker"},
+			{Name: "goal", Meaning: "'' (these dimensions have no custom event)"},
+			{Name: "value", Meaning: "coarsened dimension value, as in stats_hourly"},
+			{Name: "ver", Meaning: "version of the roll that wrote the row (stats_daily_rolls.ver)"},
+			{Name: "pageviews", Meaning: "pageview count"},
+			{Name: "events", Meaning: "event count"},
+			{Name: "visits", Meaning: "visits started in the day"},
+			{Name: "bounces", Meaning: "visits with at most one interactive event"},
+			{Name: "duration", Meaning: "total visit duration in seconds"},
+			{Name: "engagements", Meaning: "pageviews with scroll or time data"},
+			{Name: "scroll_sum", Meaning: "sum of maximum scroll depths in percent"},
+			{Name: "engaged_ms", Meaning: "sum of engaged time in milliseconds"},
+			{Name: "visitors", Meaning: "estimated unique visitors of the day (the estimate of sketch)"},
+			{Name: "sketch", Meaning: "the stats_daily row's sketch: union of the day's hourly HyperLogLog sketches of salted visitor keys; useless without the salt, which is destroyed after its day", Binary: true},
+		},
+	},
+	{
 		Name:    "stats_daily_rolls",
 		Meaning: "the days rolled up into stats_daily, one entry per roll of a site's UTC day, with a fingerprint of the hourly rows it read; partitioned by month",
 		Columns: []ColumnDoc{

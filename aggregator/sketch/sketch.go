@@ -7,6 +7,7 @@ package sketch
 import (
 	"fmt"
 	"slices"
+	"sync"
 
 	"github.com/axiomhq/hyperloglog"
 )
@@ -103,12 +104,14 @@ func (s *Sketch) toDense() {
 // same sketches from the dense one. Estimates below denseAt come from the
 // sparse form, exact for small counts, unless an input was dense already.
 func (s *Sketch) Estimate() uint64 {
-	n := s.hll.Estimate()
-	if !s.dense && n >= denseAt {
+	if !s.dense {
+		n := s.hll.Estimate()
+		if n < denseAt {
+			return n
+		}
 		s.toDense()
-		n = s.hll.Estimate()
 	}
-	return n
+	return s.denseEstimate()
 }
 
 // Clone returns an independent copy.
@@ -161,11 +164,11 @@ func (s *Sketch) MergeBinary(b []byte) error {
 // whole sorted list every time; the dashboard's reads have thousands of
 // such unions. So the distinct keys of the sparse inputs are collected
 // first, the largest input first: once there are denseAt of them, the union
-// estimates at least denseAt and is dense (see Estimate), and every input
-// is merged into a dense sketch, which costs only its own entries;
-// otherwise the union is decoded from the sorted keys in the stored form.
-// Either way it holds exactly the keys (or registers) that merging one by
-// one gives, and estimates the same.
+// estimates at least denseAt and is dense (see Estimate), and the register
+// maximum of all inputs is taken straight from their stored forms (see
+// maxRegisters); otherwise the union is decoded from the sorted keys in the
+// stored form. Either way it holds exactly the keys (or registers) that
+// merging one by one gives, and estimates the same.
 func UnionBinary(stored []string) (*Sketch, error) {
 	inputs := make([]string, 0, len(stored))
 	for _, b := range stored {
@@ -174,53 +177,57 @@ func UnionBinary(stored []string) (*Sketch, error) {
 		}
 	}
 	slices.SortStableFunc(inputs, func(a, b string) int { return len(b) - len(a) })
-	dense := false
-	size := 0 // about the keys of the inputs: 1-5 bytes each
-	for _, b := range inputs {
-		size += len(b) / 3
-	}
-	seen := make(map[uint32]struct{}, min(size, 2*denseAt))
-	var keys []uint32
-	for _, b := range inputs {
+	seen := keySets.Get().(*keySet)
+	defer keySets.Put(seen)
+	seen.reset()
+	// keys collects the keys of the inputs read so far; rest is the first
+	// input not read once the union turned out dense.
+	keys := seen.keys[:0]
+	defer func() { seen.keys = keys[:0] }()
+	rest := -1
+	for i, b := range inputs {
+		read := len(keys)
 		var ok bool
-		if keys, ok = sparseKeys(b, keys[:0]); !ok {
-			if b[3] != 0 { // neither sparse nor dense: let the library say why
+		if keys, ok = sparseKeys(b, keys); !ok {
+			if !isDense(b) { // neither sparse nor dense: let the library say why
 				return unionSlow(stored)
 			}
-			dense = true
+			rest = i
 			break
 		}
-		for _, k := range keys {
-			seen[k] = struct{}{}
-		}
-		if len(seen) >= denseAt {
-			dense = true
+		if !seen.addUpTo(keys[read:], denseAt) {
+			rest = i + 1
 			break
 		}
 	}
-	if !dense {
-		keys = keys[:0]
-		for k := range seen {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
+	if rest < 0 {
+		keys = seen.appendSorted(keys[:0])
 		u, err := Unmarshal(sparseBinary(keys))
 		if err != nil {
 			return unionSlow(stored)
 		}
 		return u, nil
 	}
-	u := &Sketch{hll: hyperloglog.NewNoSparse(), dense: true, used: true, adds: 128}
-	for _, b := range inputs {
-		o, err := Unmarshal([]byte(b))
-		if err != nil {
-			return nil, err
-		}
-		if err := u.hll.Merge(o.hll); err != nil {
-			return nil, fmt.Errorf("merge sketch: %w", err)
+	buf := denseBufs.Get().(*[denseSize]byte)
+	defer denseBufs.Put(buf)
+	copy(buf[:8], denseHeader[:])
+	regs := (*[registers]uint8)(buf[8:])
+	clear(regs[:])
+	for _, k := range keys {
+		i, r := decodeKey(k)
+		regs[i] = max(regs[i], r)
+	}
+	for _, b := range inputs[rest:] {
+		var ok bool
+		if keys, ok = maxRegisters(regs, b, keys); !ok {
+			return unionSlow(stored)
 		}
 	}
-	return u, nil
+	h := new(hyperloglog.Sketch)
+	if err := h.UnmarshalBinary(buf[:]); err != nil {
+		return nil, fmt.Errorf("decode union: %w", err)
+	}
+	return &Sketch{hll: h, dense: true, used: true, adds: 128}, nil
 }
 
 // unionSlow merges stored sketches one by one.
@@ -234,6 +241,105 @@ func unionSlow(stored []string) (*Sketch, error) {
 	return u, nil
 }
 
+// keySet collects the distinct sparse keys of a union up to denseAt of
+// them: open addressing with linear probing in twice as many slots, so it
+// stays at most half full; 0 marks a free slot and is kept aside. Keys are
+// hashes already, spread by one multiplication. It remembers what it added
+// and where, so that listing and clearing cost its keys, not its slots.
+type keySet struct {
+	slots [2 * denseAt]uint32
+	added []uint32
+	at    []uint16
+	zero  bool
+	// keys and tmp are scratch space kept with the set.
+	keys, tmp []uint32
+}
+
+var keySets = sync.Pool{New: func() any { return new(keySet) }}
+
+func (s *keySet) reset() {
+	for _, i := range s.at {
+		s.slots[i] = 0
+	}
+	s.added, s.at, s.zero = s.added[:0], s.at[:0], false
+}
+
+func (s *keySet) len() int {
+	if s.zero {
+		return len(s.added) + 1
+	}
+	return len(s.added)
+}
+
+// addUpTo adds keys until the set holds limit keys (limit <= denseAt); it
+// reports false if it got there.
+func (s *keySet) addUpTo(keys []uint32, limit int) bool {
+	const mask = len(s.slots) - 1
+	for _, k := range keys {
+		if s.len() >= limit {
+			return false
+		}
+		if k == 0 {
+			s.zero = true
+			continue
+		}
+		for i := int(k*0x9E3779B1>>20) & mask; ; i = (i + 1) & mask {
+			if s.slots[i] == k {
+				break
+			}
+			if s.slots[i] == 0 {
+				s.slots[i] = k
+				s.added = append(s.added, k)
+				s.at = append(s.at, uint16(i))
+				break
+			}
+		}
+	}
+	return s.len() < limit
+}
+
+// appendSorted appends the keys of s, in ascending order, to keys.
+func (s *keySet) appendSorted(keys []uint32) []uint32 {
+	start := len(keys)
+	if s.zero {
+		keys = append(keys, 0)
+	}
+	keys = append(keys, s.added...)
+	s.tmp = sortKeys(keys[start:], s.tmp)
+	return keys
+}
+
+// sortKeys sorts keys in place, with tmp as scratch space (returned, maybe
+// grown): a radix sort a byte at a time, which for the hundreds to
+// thousands of keys of a union takes a fraction of a comparison sort's time.
+func sortKeys(keys, tmp []uint32) []uint32 {
+	if len(keys) < 128 {
+		slices.Sort(keys)
+		return tmp
+	}
+	if cap(tmp) < len(keys) {
+		tmp = make([]uint32, len(keys))
+	}
+	src, dst := keys, tmp[:len(keys)]
+	for shift := 0; shift < 32; shift += 8 {
+		var count [257]int
+		for _, k := range src {
+			count[k>>shift&0xff+1]++
+		}
+		for i := 1; i < len(count); i++ {
+			count[i] += count[i-1]
+		}
+		for _, k := range src {
+			b := k >> shift & 0xff
+			dst[count[b]] = k
+			count[b]++
+		}
+		src, dst = dst, src
+	}
+	// After an even number of passes the keys are back in keys.
+	return tmp
+}
+
 // The stored form of a sparse sketch (axiomhq/hyperloglog, version 2, as its
 // UnmarshalBinary documents it): version, precision, 0, 1; a big-endian
 // uint32 count of unsorted keys and the keys; then the sorted keys as a
@@ -244,51 +350,75 @@ const (
 	precision     = 14
 )
 
-// sparseKeys appends the keys of a stored sparse sketch to keys; it reports
-// false for anything else (a dense sketch, another version or precision,
-// malformed input), which the caller hands to the library instead.
+// sparseKeys appends the keys of a stored sparse sketch to keys: the
+// unsorted ones, then the sorted list. It reports false, appending nothing,
+// for anything else (a dense sketch, another version or precision) and for
+// whatever the library's decoder refuses by the rules its UnmarshalBinary
+// documents (lengths, counts, varints of at most 5 bytes, minimal and
+// within 32 bits, strictly increasing keys, the last key, register values);
+// the caller then hands the input to the library.
 func sparseKeys(b string, keys []uint32) ([]uint32, bool) {
-	if len(b) < 8 || (b[0] != 1 && b[0] != formatVersion) || b[1] != precision || b[3] != 1 {
+	if len(b) < 8 || b[1] != precision || b[3] != 1 {
+		return keys, false
+	}
+	switch b[0] {
+	case 1: // byte 2 is ignored in sparse version 1 payloads
+	case formatVersion:
+		if b[2] != 0 {
+			return keys, false
+		}
+	default:
 		return keys, false
 	}
 	u32 := func(i int) uint32 {
 		return uint32(b[i])<<24 | uint32(b[i+1])<<16 | uint32(b[i+2])<<8 | uint32(b[i+3])
 	}
-	n := int(u32(4))
+	n := u32(4)
 	i := 8
-	if n < 0 || len(b) < i+4*n+12 {
+	if n > registers || len(b) < i+4*int(n)+12 {
 		return keys, false
 	}
 	start := len(keys)
 	for range n {
-		keys = append(keys, u32(i))
+		k := u32(i)
+		if _, r := decodeKey(k); r > maxRho {
+			return keys[:start], false
+		}
+		keys = append(keys, k)
 		i += 4
 	}
-	count, sz := int(u32(i)), int(u32(i+8))
+	count, last, sz := u32(i), u32(i+4), u32(i+8)
 	i += 12
-	if len(b) != i+sz {
+	if uint64(len(b)-i) != uint64(sz) || count >= 1<<sparsePrecision ||
+		(count == 0 && (sz != 0 || last != 0)) || sz < count || uint64(sz) > 5*uint64(count) {
 		return keys[:start], false
 	}
 	var running uint32
 	for got := 0; i < len(b); got++ {
 		var x uint32
-		shift := uint(0)
-		for ; i < len(b) && b[i]&0x80 != 0; i++ {
-			x |= uint32(b[i]&0x7f) << shift
-			shift += 7
+		j := i
+		for ; j < len(b) && b[j]&0x80 != 0; j++ {
+			if j-i == 4 { // a sixth byte follows
+				return keys[:start], false
+			}
+			x |= uint32(b[j]&0x7f) << (7 * (j - i))
 		}
-		if i == len(b) || shift > 28 {
+		if j == len(b) || (j-i == 4 && b[j] > 0x0f) || (j > i && b[j] == 0) {
 			return keys[:start], false
 		}
-		x |= uint32(b[i]) << shift
-		i++
-		running += x
+		x |= uint32(b[j]) << (7 * (j - i))
+		i = j + 1
+		next := running + x
+		if got > 0 && next <= running {
+			return keys[:start], false
+		}
+		running = next
+		if _, r := decodeKey(running); r > maxRho {
+			return keys[:start], false
+		}
 		keys = append(keys, running)
-		if got+1 > count {
-			return keys[:start], false
-		}
 	}
-	if len(keys)-start != n+count {
+	if uint32(len(keys)-start)-n != count || running != last {
 		return keys[:start], false
 	}
 	return keys, true

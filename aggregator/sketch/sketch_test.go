@@ -339,3 +339,62 @@ func TestUnionBinaryEqualsMergingOneByOne(t *testing.T) {
 		}
 	}
 }
+
+// pageListInputs are the stored sketches of the candidates of a 100-row page
+// list over 30 days, as the dashboard's fast breakdown reads them: 126
+// labels with a daily row each, visitors per day falling from 3,000 (a dense
+// daily sketch) along a long tail, so that about half of the unions turn
+// dense.
+func pageListInputs(tb testing.TB) [][]string {
+	tb.Helper()
+	r := rand.New(rand.NewPCG(21, 22))
+	labels := make([][]string, 126)
+	for i := range labels {
+		perDay := int(3000 / math.Pow(float64(i+1), 0.9))
+		for range 30 {
+			s := New()
+			for range perDay {
+				s.Add(r.Uint64())
+			}
+			b, err := s.MarshalBinary()
+			if err != nil {
+				tb.Fatal(err)
+			}
+			labels[i] = append(labels[i], string(b))
+		}
+	}
+	return labels
+}
+
+// BenchmarkUnionBinaryPages unions and estimates the candidates of a page
+// list (see pageListInputs), one after another.
+func BenchmarkUnionBinaryPages(b *testing.B) {
+	labels := pageListInputs(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, stored := range labels {
+			u, err := UnionBinary(stored)
+			if err != nil {
+				b.Fatal(err)
+			}
+			u.Estimate()
+		}
+	}
+}
+
+// BenchmarkEstimateDense estimates a dense sketch of 100,000 keys.
+func BenchmarkEstimateDense(b *testing.B) {
+	s := New()
+	for i := range uint64(100_000) {
+		s.Add(visitorKeyForTest(i))
+	}
+	if !s.dense {
+		b.Fatal("not dense")
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if n := s.Estimate(); n < 95_000 || n > 105_000 {
+			b.Fatalf("estimate %d", n)
+		}
+	}
+}

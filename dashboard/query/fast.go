@@ -36,6 +36,14 @@ import (
 // grows by that much. When that cannot settle the page, it ranks by every
 // row.
 //
+// Those daily rows are a tenth of the dimension's, and the rollup job keeps
+// a copy of them in stats_daily_top (schema.TopRow). When every day of the
+// range has its copy (and no month is read), the ranking reads that table
+// instead, and so do the candidates' rows: a candidate's daily rows are all
+// there when it has one for every day, as a value has at most one row a day
+// (its goal is empty). The rows of the other candidates (pages new within
+// the range, a day below the bound) are read again from the usual sources.
+//
 // This holds for rows the aggregator wrote; rows loaded from elsewhere with
 // more visitors than events and visits would break the bound.
 const (
@@ -46,8 +54,9 @@ const (
 	// maxCandidates bounds the candidates before falling back to the full read.
 	maxCandidates = 20000
 	// prefilterMin is the smallest daily bound the first ranking counts,
-	// over ranges of prefilterDays daily rows or more.
-	prefilterMin  = 5
+	// over ranges of prefilterDays daily rows or more: the rows that
+	// stats_daily_top holds.
+	prefilterMin  = schema.TopMin
 	prefilterDays = 7
 )
 
@@ -110,15 +119,20 @@ func longTail(dim string) bool {
 // with their counters, sketches and partial bounds, one row per label.
 // Labels are the displayed values (the empty value shows as "(not set)" or
 // "Direct / None"). The partial bound sums the row bounds order of the
-// hourly rows and of the daily rows whose bound is at least min.
-func (p *Plan) fastSQL(order string, n int, min uint64, goals []string) (string, []any) {
-	s := p.srcs
+// hourly rows and of the daily rows whose bound is at least min. When s
+// reads stats_daily_top, two more columns count each label's daily rows of
+// the empty stored value and of the others.
+func (p *Plan) fastSQL(s *sources, order string, n int, min uint64, goals []string) (string, []any) {
 	empty := emptyLabel(p.storedDim)
 	withSketch, a1 := p.inner(s, true, goals, true)
 	counters, a2 := p.inner(s, false, goals, true)
 	counted := "d = 0 OR " + order + " >= ?"
 	var b strings.Builder
-	b.WriteString("SELECT if(value = '', ?, value) AS label, " + counterTotals + ", groupArray(sk), sum(if(" + counted + ", " + order + ", 0)) FROM (")
+	b.WriteString("SELECT if(value = '', ?, value) AS label, " + counterTotals + ", groupArray(sk), sum(if(" + counted + ", " + order + ", 0))")
+	if s.top {
+		b.WriteString(", countIf(d = 1 AND value = ''), countIf(d = 1 AND value != '')")
+	}
+	b.WriteString(" FROM (")
 	b.WriteString(withSketch)
 	b.WriteString(") WHERE if(value = '', ?, value) IN (SELECT l FROM (SELECT if(value = '', ?, value) AS l, sum(")
 	b.WriteString(order)
@@ -198,30 +212,53 @@ func (p *Plan) fastBreakdown(ctx context.Context, q Querier, goals []string) ([]
 // rows in ranking order (partial bound descending, then label) and their
 // partial bounds.
 func (p *Plan) readLabels(ctx context.Context, q Querier, order string, n int, min uint64, goals []string) ([]row, []uint64, error) {
-	query, args := p.fastSQL(order, n, min, goals)
+	s := p.srcs
+	if min == schema.TopMin && s.topReady && len(s.months) == 0 && schema.TopDimension(p.storedDim) {
+		top := *s
+		top.top = true
+		s = &top
+	}
+	query, args := p.fastSQL(s, order, n, min, goals)
 	rs, err := q.Query(ctx, query, args...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("query %s: %w", p.storedDimName(), err)
 	}
 	defer rs.Close()
-	type ranked struct {
-		r        row
-		partial  uint64
-		sketches []string
-	}
 	var out []ranked
+	var incomplete []string
+	empty := emptyLabel(p.storedDim)
 	for rs.Next() {
 		var x ranked
 		r := &x.r
-		if err := rs.Scan(&r.label, &r.pageviews, &r.events, &r.visits, &r.bounces, &r.duration,
-			&r.engagements, &r.scrollSum, &r.engagedMS, &x.sketches, &x.partial); err != nil {
+		dest := []any{&r.label, &r.pageviews, &r.events, &r.visits, &r.bounces, &r.duration,
+			&r.engagements, &r.scrollSum, &r.engagedMS, &x.sketches, &x.partial}
+		var emptyDays, otherDays uint64
+		if s.top {
+			dest = append(dest, &emptyDays, &otherDays)
+		}
+		if err := rs.Scan(dest...); err != nil {
 			return nil, nil, fmt.Errorf("read %s: %w", p.storedDimName(), err)
 		}
 		r.value = r.label
+		// Complete when every stored value the label shows (the empty one
+		// too for the empty label) has a row on every day.
+		days := uint64(len(s.days))
+		if s.top && (otherDays != days || (r.label == empty && emptyDays != days)) {
+			incomplete = append(incomplete, r.label)
+		}
 		out = append(out, x)
 	}
 	if err := rs.Err(); err != nil {
 		return nil, nil, fmt.Errorf("read %s: %w", p.storedDimName(), err)
+	}
+	if len(incomplete) > 0 {
+		p.topRereads += len(incomplete)
+		if err := p.rereadLabels(ctx, q, out, incomplete, goals); err != nil {
+			return nil, nil, err
+		}
+	}
+	if s.top {
+		p.topReads++
 	}
 	if err := parallel(len(out), func(i int) error {
 		var err error
@@ -246,6 +283,60 @@ func (p *Plan) readLabels(ctx context.Context, q Querier, order string, n int, m
 		rows[i], partial[i] = out[i].r, out[i].partial
 	}
 	return rows, partial, nil
+}
+
+// ranked is a candidate label as fastSQL reads it.
+type ranked struct {
+	r        row
+	partial  uint64
+	sketches []string
+}
+
+// rereadLabels replaces the counters and sketches of the candidates out
+// whose labels are in labels with all their rows from the plan's sources.
+func (p *Plan) rereadLabels(ctx context.Context, q Querier, out []ranked, labels []string, goals []string) error {
+	empty := emptyLabel(p.storedDim)
+	var values []string
+	for _, l := range labels {
+		values = append(values, l)
+		if l == empty {
+			values = append(values, "")
+		}
+	}
+	inner, args := p.innerOf(p.srcs, true, goals, false, values)
+	query := "SELECT if(value = '', ?, value) AS label, " + counterTotals + ", groupArray(sk) FROM (" + inner + ") GROUP BY label"
+	rs, err := q.Query(ctx, query, append([]any{empty}, args...)...)
+	if err != nil {
+		return fmt.Errorf("query %s: %w", p.storedDimName(), err)
+	}
+	defer rs.Close()
+	byLabel := map[string]*ranked{}
+	for i := range out {
+		byLabel[out[i].r.label] = &out[i]
+	}
+	read := 0
+	for rs.Next() {
+		var x ranked
+		r := &x.r
+		if err := rs.Scan(&r.label, &r.pageviews, &r.events, &r.visits, &r.bounces, &r.duration,
+			&r.engagements, &r.scrollSum, &r.engagedMS, &x.sketches); err != nil {
+			return fmt.Errorf("read %s: %w", p.storedDimName(), err)
+		}
+		o, ok := byLabel[r.label]
+		if !ok || !slices.Contains(labels, r.label) {
+			return fmt.Errorf("read %s: internal error: label %q read again unasked", p.storedDimName(), r.label)
+		}
+		r.value = r.label
+		o.r, o.sketches = x.r, x.sketches
+		read++
+	}
+	if err := rs.Err(); err != nil {
+		return fmt.Errorf("read %s: %w", p.storedDimName(), err)
+	}
+	if read != len(labels) {
+		return fmt.Errorf("read %s: internal error: %d of %d labels read again", p.storedDimName(), read, len(labels))
+	}
+	return nil
 }
 
 // settle decides the page from candidate labels, given limit, the largest

@@ -78,6 +78,9 @@ type Plan struct {
 	// paired is set on a comparison plan: the main plan's rows look up
 	// theirs by label, so it must compute every label, not a top.
 	paired bool
+	// topReads counts the rankings read from stats_daily_top, topRereads
+	// the candidates read again from the usual sources (for tests).
+	topReads, topRereads int
 }
 
 // HourlyOnly makes the plan, and the plans it runs with it, read

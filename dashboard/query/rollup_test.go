@@ -147,6 +147,9 @@ var rollupRequests = []string{
 	`"metrics":["visitors","percentage"],"date_range":"7d","dimensions":["visit:browser"],"pagination":{"limit":2}`,
 	`"metrics":["visitors","visits","bounce_rate"],"date_range":"7d","dimensions":["visit:entry_page"],"pagination":{"limit":10}`,
 	`"metrics":["visitors","visits"],"date_range":"7d","dimensions":["visit:exit_page"],"pagination":{"limit":10}`,
+	// Regions: every value is empty ("(not set)"), whose two stored forms
+	// stats_daily_top cannot vouch for.
+	`"metrics":["visitors"],"date_range":"30d","dimensions":["visit:region"]`,
 	`"metrics":["visitors","events"],"date_range":"7d","dimensions":["event:goal"]`,
 	`"metrics":["visitors","events","percentage"],"date_range":"7d","dimensions":["event:props:url"],"filters":[["is","event:goal",["Outbound Link: Click"]]],"pagination":{"limit":10}`,
 	`"metrics":["visitors","events"],"date_range":"7d","dimensions":["event:props:plan"],"pagination":{"limit":5}`,
@@ -159,6 +162,10 @@ var rollupRequests = []string{
 	`"metrics":["visitors","pageviews"],"date_range":["2026-09-29","2026-11-26"],"dimensions":["time:day"]`,
 	`"metrics":["visitors","events"],"date_range":["2026-09-29","2026-11-20"],"dimensions":["event:props:plan"],"filters":[["is","event:goal",["Signup"]]],"pagination":{"limit":5}`,
 }
+
+// topCounts sums what the planned reads of answers did with
+// stats_daily_top: rankings read from it, candidates read again.
+var topCounts struct{ reads, rereads int }
 
 // answers runs every request for site at rollupNow, once as planned and
 // once from stats_hourly only, and returns both as JSON.
@@ -189,6 +196,8 @@ func answers(t *testing.T, db *schema.DB, site Site) (planned, hourly []string, 
 				if p.srcs != nil {
 					daily += len(p.srcs.days) + 100*len(p.srcs.months)
 				}
+				topCounts.reads += p.topReads
+				topCounts.rereads += p.topRereads
 			}
 		}
 	}
@@ -210,12 +219,41 @@ func TestRollupAnswersEqualHourly(t *testing.T) {
 	if p.Rolled != 59 || p.Months != 1 { // 2026-09-29 .. 2026-11-26; October
 		t.Fatalf("rolled %d days and %d months, want 59 and 1", p.Rolled, p.Months)
 	}
+	// stats_daily_top holds exactly the rows of stats_daily that rank, and
+	// a marker (zeros) per roll.
+	dims := []string{schema.DimPage, schema.DimEntryPage, schema.DimExitPage, schema.DimRegion}
+	const fingerprint = "count(), sum(cityHash64(site, day, dimension, goal, value, ver, pageviews, events, visits, bounces, duration, engagements, scroll_sum, engaged_ms, visitors, sketch))"
+	var want, got [2]uint64
+	if err := db.Conn.QueryRow(ctx, "SELECT "+fingerprint+" FROM stats_daily WHERE has(?, dimension) AND goal = '' AND (pageviews >= ? OR events + visits >= ?)",
+		dims, uint64(schema.TopMin), uint64(schema.TopMin)).Scan(&want[0], &want[1]); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Conn.QueryRow(ctx, "SELECT "+fingerprint+" FROM stats_daily_top WHERE dimension != ''").Scan(&got[0], &got[1]); err != nil {
+		t.Fatal(err)
+	}
+	if got != want || want[0] < 1000 {
+		t.Errorf("stats_daily_top: %d rows (fingerprint %x), stats_daily has %d that rank (%x)", got[0], got[1], want[0], want[1])
+	}
+	var markers, nonzero uint64
+	if err := db.Conn.QueryRow(ctx, "SELECT count(), countIf(pageviews + events + visits + visitors + length(sketch) > 0) FROM stats_daily_top WHERE dimension = ''").Scan(&markers, &nonzero); err != nil {
+		t.Fatal(err)
+	}
+	if markers != 59 || nonzero != 0 {
+		t.Errorf("stats_daily_top: %d markers, %d not zero; want one of zeros per roll (59)", markers, nonzero)
+	}
+	for _, d := range dims {
+		if !schema.TopDimension(d) {
+			t.Errorf("%s is not ranked by stats_daily_top", d)
+		}
+	}
+
 	kolkata := mustLoad(t, "Asia/Kolkata")
 	sites := []Site{
 		{ID: "rollup.example", MinVisitors: 3},
 		{ID: "rollup.example", MinVisitors: 20, Location: mustLoad(t, "Europe/Berlin")},
 		{ID: "rollup.example", MinVisitors: 1, Location: kolkata},
 	}
+	topCounts.reads, topCounts.rereads = 0, 0
 	for _, site := range sites {
 		t.Run(fmt.Sprintf("%v k=%d", site.Location, site.MinVisitors), func(t *testing.T) {
 			planned, hourly, daily := answers(t, db, site)
@@ -228,6 +266,12 @@ func TestRollupAnswersEqualHourly(t *testing.T) {
 				}
 			}
 		})
+	}
+
+	// The page lists of a week or more ranked by stats_daily_top, and some
+	// of their candidates (a day below schema.TopMin) were read again.
+	if topCounts.reads < 10 || topCounts.rereads == 0 {
+		t.Errorf("stats_daily_top: %d rankings, %d candidates read again; want both", topCounts.reads, topCounts.rereads)
 	}
 
 	// The long breakdowns were settled by their top candidates, not by
@@ -254,12 +298,39 @@ func TestRollupAnswersEqualHourly(t *testing.T) {
 		}
 	}
 
+	// Rolls without stats_daily_top rows (as an older analytics wrote
+	// them): readers rank by stats_daily, and the first pass of a job rolls
+	// the recent days again.
+	if err := db.Conn.Exec(ctx, "ALTER TABLE stats_daily_top DROP PARTITION 202611"); err != nil {
+		t.Fatal(err)
+	}
+	topCounts.reads = 0
+	planned, hourly, _ := answers(t, db, sites[0])
+	for i := range planned {
+		if planned[i] != hourly[i] {
+			t.Errorf("without stats_daily_top: %s\n daily: %s\nhourly: %s", rollupRequests[i], planned[i], hourly[i])
+		}
+	}
+	if topCounts.reads != 0 {
+		t.Errorf("%d rankings read stats_daily_top without its rows", topCounts.reads)
+	}
+	if p, err := rollup.New(rollup.Options{DB: db, Now: func() time.Time { return rollupNow }}).Run(ctx); err != nil || p.Rolled != 26 {
+		t.Fatalf("first pass without stats_daily_top: %d days rolled, %v; want November's 26", p.Rolled, err)
+	}
+	again, _, _ := answers(t, db, sites[0])
+	if strings.Join(again, "\n") != strings.Join(planned, "\n") {
+		t.Error("rolling the days again for stats_daily_top changed answers")
+	}
+	if topCounts.reads == 0 {
+		t.Error("no ranking read stats_daily_top after the days were rolled again")
+	}
+
 	// Late rows for closed days, as a spool replay after an outage writes
 	// them: a writer of its own, and newer versions of existing keys.
 	genTraffic(t, db, 2, time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC), time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC), false)
 	insertRows(t, db, []StatsRow{{Site: "rollup.example", Dimension: "", Hour: "2026-11-23T10:00:00Z", Writer: "w0-1",
 		Ver: 1 << 62, Pageviews: 5000, Events: 5000, Visits: 4000, From: 1 << 40, To: 1<<40 + 3000}})
-	planned, hourly, _ := answers(t, db, sites[0])
+	planned, hourly, _ = answers(t, db, sites[0])
 	stale := 0
 	for i := range planned {
 		if planned[i] != hourly[i] {
@@ -296,7 +367,7 @@ func TestRollupAnswersEqualHourly(t *testing.T) {
 	if _, err := rollup.RollDay(ctx, db, d.Site, d.Day, rolls[d].Ver); err != nil {
 		t.Fatal(err)
 	}
-	again, _, _ := answers(t, db, sites[0])
+	again, _, _ = answers(t, db, sites[0])
 	if strings.Join(again, "\n") != strings.Join(planned, "\n") {
 		t.Error("rolling a day again changed answers")
 	}

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
+
+	"analytics/schema"
 )
 
 // sources says where a plan's rows come from: whole UTC days that the
@@ -35,6 +37,12 @@ type sources struct {
 	// daily series of the site totals whose every daily day is a bucket of
 	// its own, the estimate of the bucket is the day's.
 	estimates bool
+	// topReady says that the roll in force of every day has its rows in
+	// stats_daily_top (schema.TopDimension plans only).
+	topReady bool
+	// top makes inner read the daily rows from stats_daily_top: only those
+	// that reach schema.TopMin (see fast.go).
+	top bool
 }
 
 // hourlySources reads the whole range from stats_hourly.
@@ -57,7 +65,8 @@ func (p *Plan) loadSources(ctx context.Context, q Querier) error {
 		p.srcs = p.hourlySources()
 		return nil
 	}
-	r, err := p.rolls.get(ctx, q, p.site.ID, first, last)
+	top := p.breakdown != "" && schema.TopDimension(p.storedDim)
+	r, err := p.rolls.get(ctx, q, p.site.ID, first, last, top)
 	if err != nil {
 		return err
 	}
@@ -75,33 +84,51 @@ type rollCache struct {
 
 // rolled are the rolls in force of a range: the version of every rolled
 // day, and of every rolled month with the fingerprint and number of the day
-// rolls it read.
+// rolls it read; with top read, the day rolls whose stats_daily_top rows
+// are complete (their marker row is there).
 type rolled struct {
-	days   map[time.Time]uint64
-	months map[time.Time][3]uint64
+	days    map[time.Time]uint64
+	months  map[time.Time][3]uint64
+	top     map[dayRoll]bool
+	topRead bool
 }
 
-// get returns the rolls in force of site in the days [first, last).
-func (c *rollCache) get(ctx context.Context, q Querier, site string, first, last time.Time) (*rolled, error) {
+// dayRoll names one roll of a day.
+type dayRoll struct {
+	day time.Time
+	ver uint64
+}
+
+// get returns the rolls in force of site in the days [first, last), with
+// the stats_daily_top markers if top.
+func (c *rollCache) get(ctx context.Context, q Querier, site string, first, last time.Time, top bool) (*rolled, error) {
 	if c == nil {
 		c = &rollCache{}
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	key := [2]time.Time{first, last}
-	if r, ok := c.m[key]; ok {
+	if r, ok := c.m[key]; ok && (r.topRead || !top) {
 		return r, nil
 	}
-	rs, err := q.Query(ctx, `SELECT 0 AS k, day, max(ver), toUInt64(0), toUInt64(0) FROM stats_daily_rolls
+	from, to := first.Format(dateLayout), last.Format(dateLayout)
+	query := `SELECT 0 AS k, day, max(ver), toUInt64(0), toUInt64(0) FROM stats_daily_rolls
 WHERE site = ? AND day >= toDate(?) AND day < toDate(?) GROUP BY day
 UNION ALL SELECT 1 AS k, month, max(ver), argMax(days_fingerprint, ver), argMax(days, ver) FROM stats_monthly_rolls
-WHERE site = ? AND month >= toDate(?) AND month < toDate(?) GROUP BY month`,
-		site, first.Format(dateLayout), last.Format(dateLayout), site, first.Format(dateLayout), last.Format(dateLayout))
+WHERE site = ? AND month >= toDate(?) AND month < toDate(?) GROUP BY month`
+	args := []any{site, from, to, site, from, to}
+	if top {
+		query += `
+UNION ALL SELECT 2 AS k, day, ver, toUInt64(0), toUInt64(0) FROM stats_daily_top
+WHERE site = ? AND dimension = '' AND day >= toDate(?) AND day < toDate(?) GROUP BY day, ver`
+		args = append(args, site, from, to)
+	}
+	rs, err := q.Query(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("query rollups: %w", err)
 	}
 	defer rs.Close()
-	r := &rolled{days: map[time.Time]uint64{}, months: map[time.Time][3]uint64{}}
+	r := &rolled{days: map[time.Time]uint64{}, months: map[time.Time][3]uint64{}, top: map[dayRoll]bool{}, topRead: top}
 	for rs.Next() {
 		var (
 			kind      uint8
@@ -113,10 +140,13 @@ WHERE site = ? AND month >= toDate(?) AND month < toDate(?) GROUP BY month`,
 		}
 		y, m, d := day.Date()
 		day = time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
-		if kind == 0 {
+		switch kind {
+		case 0:
 			r.days[day] = ver
-		} else {
+		case 1:
 			r.months[day] = [3]uint64{ver, f, n}
+		default:
+			r.top[dayRoll{day, ver}] = true
 		}
 	}
 	if err := rs.Err(); err != nil {
@@ -173,6 +203,10 @@ func (p *Plan) chooseSources(first, last time.Time, r *rolled) *sources {
 	if cur.Before(p.end) {
 		s.hours = append(s.hours, [2]time.Time{cur, p.end})
 	}
+	s.topReady = len(s.days) > 0
+	for i, d := range s.days {
+		s.topReady = s.topReady && r.top[dayRoll{d, s.vers[i]}]
+	}
 	s.estimates = len(s.days) > 0 && p.gran == byDay && p.storedDim == "" && p.sketches
 	for _, d := range s.days {
 		if !s.estimates {
@@ -213,6 +247,11 @@ const (
 // rows to these custom events. With source, a column d says which table a
 // row comes from: 0 stats_hourly, 1 stats_daily.
 func (p *Plan) inner(s *sources, sketches bool, goals []string, source bool) (string, []any) {
+	return p.innerOf(s, sketches, goals, source, nil)
+}
+
+// innerOf is inner restricted to the stored values only, unless nil.
+func (p *Plan) innerOf(s *sources, sketches bool, goals []string, source bool, only []string) (string, []any) {
 	var b strings.Builder
 	var args []any
 	filters := func() {
@@ -223,6 +262,14 @@ func (p *Plan) inner(s *sources, sketches bool, goals []string, source bool) (st
 		if goals != nil {
 			b.WriteString(" AND has(?, goal)")
 			args = append(args, goals)
+		}
+		if only != nil {
+			set := make([]any, len(only))
+			for i, v := range only {
+				set[i] = v
+			}
+			b.WriteString(" AND value IN ?")
+			args = append(args, clickhouse.GroupSet{Value: set})
 		}
 	}
 	if len(s.hours) > 0 {
@@ -279,7 +326,11 @@ func (p *Plan) inner(s *sources, sketches bool, goals []string, source bool) (st
 		for i, v := range s.vers {
 			vers[i] = v
 		}
-		b.WriteString(" FROM stats_daily WHERE site = ? AND dimension = ? AND day >= toDate(?) AND day <= toDate(?) AND ver IN ?")
+		table := "stats_daily"
+		if s.top {
+			table = "stats_daily_top"
+		}
+		b.WriteString(" FROM " + table + " WHERE site = ? AND dimension = ? AND day >= toDate(?) AND day <= toDate(?) AND ver IN ?")
 		args = append(args, p.site.ID, p.storedDim, s.days[0].Format(dateLayout), s.days[len(s.days)-1].Format(dateLayout),
 			clickhouse.GroupSet{Value: vers})
 		filters()

@@ -309,7 +309,7 @@ func identOK(s string) bool {
 // expression of a row's date: the oldest row of a site in any of them is
 // compared with its retention.
 var retentionTables = []struct{ table, date string }{
-	{"stats_hourly", "hour"}, {"vitals_hourly", "hour"}, {"stats_daily", "day"}, {"stats_monthly", "month"},
+	{"stats_hourly", "hour"}, {"vitals_hourly", "hour"}, {"stats_daily", "day"}, {"stats_daily_top", "day"}, {"stats_monthly", "month"},
 }
 
 func auditRetention(ctx context.Context, opts Options, r *Report) error {

@@ -6,10 +6,12 @@
 // A closed UTC day of a site is rolled up whole: the latest version of
 // every hourly key is read, counters are summed over hours and writers per
 // (dimension, goal, value), and sketches are merged in Go. The rows go into
-// stats_daily in one INSERT under a version of their own, then the roll is
-// recorded in stats_daily_rolls with a fingerprint of the hourly rows it
-// read. Readers use exactly the rows of the recorded roll, so a day is
-// either rolled completely or read from stats_hourly.
+// stats_daily in one INSERT under a version of their own, those that rank
+// long breakdowns (schema.TopRow) into stats_daily_top too, followed by its
+// marker row, then the roll is recorded in stats_daily_rolls with a
+// fingerprint of the hourly rows it read. Readers use exactly the rows of
+// the recorded roll, so a day is either rolled completely or read from
+// stats_hourly.
 //
 // Rolling is idempotent and safe from several processes at once: a roll of
 // unchanged hourly rows writes identical rows, and whichever roll is
@@ -38,6 +40,12 @@ const (
 	DefaultRecheckDays = 7
 	DefaultInterval    = 10 * time.Minute
 )
+
+// TopDays is how many of the latest closed days the first pass of a job
+// rolls again when their roll in force has no stats_daily_top rows (a roll
+// of an older version of analytics): the dashboard ranks by that table for
+// ranges read from days only, not months, so recent ones.
+const TopDays = 62
 
 // Options configure a Job.
 type Options struct {
@@ -104,7 +112,9 @@ type Roll struct {
 }
 
 // Run rolls up every closed day that has no roll yet, and the days of the
-// recheck window whose hourly rows changed since their roll.
+// recheck window whose hourly rows changed since their roll; a job's first
+// pass also the days of the last TopDays whose roll wrote no
+// stats_daily_top rows.
 func (j *Job) Run(ctx context.Context) (Pass, error) {
 	start := time.Now()
 	var pass Pass
@@ -123,12 +133,25 @@ func (j *Job) Run(ctx context.Context) (Pass, error) {
 	if err != nil {
 		return pass, err
 	}
+	// The first pass also rolls again the recent days whose roll has no
+	// stats_daily_top rows.
+	var marked map[siteDayVer]bool
+	topFrom := closedEnd.AddDate(0, 0, -TopDays)
+	if !j.scanned {
+		if marked, err = topMarkers(ctx, db, topFrom, closedEnd); err != nil {
+			return pass, err
+		}
+	}
 	var todo []SiteDay
 	var check []SiteDay
 	for _, d := range days {
-		if _, ok := rolls[d]; !ok {
+		r, ok := rolls[d]
+		switch {
+		case !ok:
 			todo = append(todo, d)
-		} else if !d.Day.Before(recheckFrom) {
+		case marked != nil && !d.Day.Before(topFrom) && !marked[siteDayVer{d, r.Ver}]:
+			todo = append(todo, d)
+		case !d.Day.Before(recheckFrom):
 			check = append(check, d)
 		}
 	}
@@ -374,6 +397,33 @@ func readRolls(ctx context.Context, db *schema.DB, table, date, fingerprint, key
 	return out, rs.Err()
 }
 
+// siteDayVer names one roll of a day.
+type siteDayVer struct {
+	SiteDay
+	ver uint64
+}
+
+// topMarkers returns the rolls of the days [from, to) whose rows of
+// stats_daily_top are complete: those with its marker row.
+func topMarkers(ctx context.Context, db *schema.DB, from, to time.Time) (map[siteDayVer]bool, error) {
+	rs, err := db.Conn.Query(ctx, `SELECT site, day, ver FROM stats_daily_top
+WHERE dimension = '' AND day >= toDate(?) AND day < toDate(?) GROUP BY site, day, ver`, from.Format(time.DateOnly), to.Format(time.DateOnly))
+	if err != nil {
+		return nil, fmt.Errorf("read stats_daily_top markers: %w", err)
+	}
+	defer rs.Close()
+	out := map[siteDayVer]bool{}
+	for rs.Next() {
+		var k siteDayVer
+		if err := rs.Scan(&k.Site, &k.Day, &k.ver); err != nil {
+			return nil, fmt.Errorf("read stats_daily_top markers: %w", err)
+		}
+		k.Day = utcDay(k.Day)
+		out[k] = true
+	}
+	return out, rs.Err()
+}
+
 // hourlyDays lists the (site, UTC day) pairs with hourly rows in [from, to).
 func hourlyDays(ctx context.Context, db *schema.DB, from, to time.Time) ([]SiteDay, error) {
 	rs, err := db.Conn.Query(ctx, `SELECT site, toDate(hour) AS d FROM stats_hourly
@@ -447,6 +497,14 @@ GROUP BY dimension, goal, value`, site, day.Unix(), day.Add(24*time.Hour).Unix()
 	defer batch.Close()
 	var fingerprint, keys uint64
 	n := 0
+	// top are the rows that go into stats_daily_top too.
+	type topRow struct {
+		dim, value string
+		c          [8]uint64
+		visitors   uint64
+		sk         string
+	}
+	var top []topRow
 	for rs.Next() {
 		var (
 			dim, goal, value string
@@ -466,6 +524,9 @@ GROUP BY dimension, goal, value`, site, day.Unix(), day.Add(24*time.Hour).Unix()
 		if err := batch.Append(site, day, dim, goal, value, ver, c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], visitors, sk); err != nil {
 			return 0, fmt.Errorf("roll up %s %s: %w", site, day.Format(time.DateOnly), err)
 		}
+		if goal == "" && schema.TopRow(dim, c[0], c[1], c[2]) {
+			top = append(top, topRow{dim, value, c, visitors, sk})
+		}
 		n++
 	}
 	if err := rs.Err(); err != nil {
@@ -474,6 +535,28 @@ GROUP BY dimension, goal, value`, site, day.Unix(), day.Add(24*time.Hour).Unix()
 	if n > 0 {
 		if err := batch.Send(); err != nil {
 			return 0, fmt.Errorf("write stats_daily %s %s: %w", site, day.Format(time.DateOnly), err)
+		}
+	}
+	// The ranking rows, then the marker that says they are all there (an
+	// INSERT of its own, so that it never lands before them).
+	for _, rows := range [][]topRow{top, {{}}} {
+		if len(rows) == 0 {
+			continue
+		}
+		tb, err := db.Conn.PrepareBatch(ctx, "INSERT INTO stats_daily_top (site, day, dimension, goal, value, ver, "+
+			"pageviews, events, visits, bounces, duration, engagements, scroll_sum, engaged_ms, visitors, sketch)")
+		if err != nil {
+			return 0, fmt.Errorf("write stats_daily_top %s %s: %w", site, day.Format(time.DateOnly), err)
+		}
+		defer tb.Close()
+		for _, r := range rows {
+			c := r.c
+			if err := tb.Append(site, day, r.dim, "", r.value, ver, c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], r.visitors, r.sk); err != nil {
+				return 0, fmt.Errorf("write stats_daily_top %s %s: %w", site, day.Format(time.DateOnly), err)
+			}
+		}
+		if err := tb.Send(); err != nil {
+			return 0, fmt.Errorf("write stats_daily_top %s %s: %w", site, day.Format(time.DateOnly), err)
 		}
 	}
 	rb, err := db.Conn.PrepareBatch(ctx, "INSERT INTO stats_daily_rolls (site, day, ver, source_fingerprint, source_keys, daily_rows, rolled_at)")
