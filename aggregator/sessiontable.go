@@ -1,5 +1,7 @@
 package aggregator
 
+import "analytics/aggregator/hugepage"
+
 // sessionTable holds a site's visits in progress by visitor key: an open
 // addressing hash table with linear probing. Visitor keys are keyed hashes
 // already, uniformly spread, so their low bits are the slot: no hashing.
@@ -142,7 +144,8 @@ func (t *sessionTable) each(f func(key uint64, s *session) bool) {
 
 func (t *sessionTable) resize(slots int) {
 	keys, sess := t.keys, t.sess
-	t.keys, t.sess = make([]uint64, slots), make([]session, slots)
+	// Visits are read at random: huge pages spare a TLB miss per event.
+	t.keys, t.sess = hugepage.Slice[uint64](slots), hugepage.Slice[session](slots)
 	for i, k := range keys {
 		if k != 0 {
 			t.sess[t.place(k)] = sess[i]

@@ -150,7 +150,7 @@ type siteState struct {
 	spam      *spam.List
 	templater *pathtmpl.Templater
 	// memoKey is mixed into the keys of the site's templated paths and
-	// property values in Server.paths: each site has its own rules.
+	// property values in Server.memo: each site has its own rules.
 	memoKey  uint64
 	accepted *metrics.Counter
 	dropped  map[string]*metrics.Counter
@@ -165,15 +165,15 @@ type Server struct {
 	geo     *geo.DB
 	salts   *visitor.Salts
 	ua      *useragent.Parser
-	// memo remembers what page URLs and referrers decoded to, paths what
+	// memo remembers what page URLs and referrers decoded to and what
 	// paths and property values templated to (see package memo).
-	memo, paths *memo.Table
-	ready       func() (string, bool, bool)
-	privacy     []byte
-	metrics     *metrics.Set
-	log         *slog.Logger
-	now         func() time.Time
-	srv         *fasthttp.Server
+	memo    *memo.Table
+	ready   func() (string, bool, bool)
+	privacy []byte
+	metrics *metrics.Set
+	log     *slog.Logger
+	now     func() time.Time
+	srv     *fasthttp.Server
 
 	unknown  *siteState            // counters for events of unconfigured sites
 	requests [600]*metrics.Counter // by status code
@@ -249,7 +249,6 @@ func New(opts Options) (*Server, error) {
 		salts:   opts.Salts,
 		ua:      useragent.New(opts.UACacheSize),
 		memo:    memo.New(memoEntries),
-		paths:   memo.New(memoEntries),
 		ready:   opts.Ready,
 		privacy: opts.PrivacyJSON,
 		metrics: opts.Metrics,
@@ -267,10 +266,8 @@ func New(opts Options) (*Server, error) {
 	s.metrics.NewGauge("analytics_useragent_cache_misses_total", func() float64 { _, m := s.ua.CacheStats(); return float64(m) })
 	s.metrics.NewGauge("analytics_geoip_cache_hits_total", func() float64 { h, _ := s.geo.CacheStats(); return float64(h) })
 	s.metrics.NewGauge("analytics_geoip_cache_misses_total", func() float64 { _, m := s.geo.CacheStats(); return float64(m) })
-	for name, t := range map[string]*memo.Table{"url": s.memo, "path": s.paths} {
-		s.metrics.NewGauge(fmt.Sprintf(`analytics_memo_hits_total{memo=%q}`, name), func() float64 { h, _ := t.Stats(); return float64(h) })
-		s.metrics.NewGauge(fmt.Sprintf(`analytics_memo_misses_total{memo=%q}`, name), func() float64 { _, m := t.Stats(); return float64(m) })
-	}
+	s.metrics.NewGauge("analytics_memo_hits_total", func() float64 { h, _ := s.memo.Stats(); return float64(h) })
+	s.metrics.NewGauge("analytics_memo_misses_total", func() float64 { _, m := s.memo.Stats(); return float64(m) })
 	for _, f := range invalidFields {
 		s.invalid[f] = s.metrics.NewCounter(fmt.Sprintf(`analytics_events_invalid_total{field=%q}`, f))
 	}
@@ -613,29 +610,30 @@ func (s *Server) readTech(st *decodeState, b *beacon.Beacon) error {
 
 // coarsenValue appends v coarsened: an http(s) URL by coarsenURL, anything
 // else through the path templater (a value without "/" is one segment).
-// memoEntries is the size of the collector's memo tables: enough for the
-// pages, referrers and property values most traffic repeats, about 1 MiB
-// each when full.
-const memoEntries = 8192
+// memoEntries is the size of the collector's memo: enough for the pages,
+// referrers and property values most traffic repeats. Its 8 MiB are
+// allocated at once, in huge pages (see package hugepage).
+const memoEntries = 32768
 
-// Kinds of values in Server.paths, mixed into their keys.
+// Kinds of values the collector itself keeps in Server.memo (beside the
+// decoder's), mixed into their keys.
 const (
 	memoPath      = 0x3b6e_a5d1_9c04_f728
 	memoPropValue = 0x81f2_4c6b_0e9d_357a
 )
 
 // templated appends derive(dst, raw, the site's templater), remembered in
-// s.paths: the same raw value of the same kind on the same site appends the
+// s.memo: the same raw value of the same kind on the same site appends the
 // same bytes without templating again.
 func (s *Server) templated(dst []byte, site *siteState, kind uint64, raw string, derive func([]byte, string, *pathtmpl.Templater) []byte) []byte {
-	key := s.paths.KeyString(raw) ^ site.memoKey ^ kind
-	out, ok := s.paths.Get(dst, key)
+	key := s.memo.KeyString(raw) ^ site.memoKey ^ kind
+	out, ok := s.memo.Get(dst, key)
 	if ok {
 		return out
 	}
 	start := len(dst)
 	dst = derive(dst, raw, site.templater)
-	s.paths.Put(key, dst[start:])
+	s.memo.Put(key, dst[start:])
 	return dst
 }
 

@@ -22,6 +22,8 @@ package memo
 import (
 	"hash/maphash"
 	"sync"
+
+	"analytics/aggregator/hugepage"
 )
 
 // MaxValue is the largest value a Table keeps; Put ignores larger ones.
@@ -70,8 +72,11 @@ func New(size int) *Table {
 	for shards > 1<<t.shardBits {
 		t.shardBits++
 	}
+	// One array for all shards: read at random, it is worth huge pages
+	// (see package hugepage) once it spans one.
+	all := hugepage.Slice[set](shards * sets)
 	for i := range t.shards {
-		t.shards[i].sets = make([]set, sets)
+		t.shards[i].sets = all[i*sets : (i+1)*sets : (i+1)*sets]
 	}
 	return t
 }
