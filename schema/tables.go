@@ -1,5 +1,7 @@
 package schema
 
+import "slices"
+
 // TableDoc says what a table of the database holds. Tables lists every table
 // the migrations create; `analytics audit` reports any table or column that
 // is missing here, so new storage cannot arrive undocumented. /privacy.json
@@ -20,6 +22,20 @@ type ColumnDoc struct {
 }
 
 // Tables documents every table and column of the database.
+// dayCounters are the counter columns of a daily row (stats_daily and its
+// copy stats_daily_top).
+var dayCounters = []ColumnDoc{
+	{Name: "pageviews", Meaning: "pageview count"},
+	{Name: "events", Meaning: "event count"},
+	{Name: "visits", Meaning: "visits started in the day"},
+	{Name: "bounces", Meaning: "visits with at most one interactive event"},
+	{Name: "duration", Meaning: "total visit duration in seconds"},
+	{Name: "engagements", Meaning: "pageviews with scroll or time data"},
+	{Name: "scroll_sum", Meaning: "sum of maximum scroll depths in percent"},
+	{Name: "engaged_ms", Meaning: "sum of engaged time in milliseconds"},
+	{Name: "visitors", Meaning: "estimated unique visitors of the day (the estimate of sketch)"},
+}
+
 var Tables = []TableDoc{
 	{
 		Name:    "schema_migrations",
@@ -73,46 +89,30 @@ var Tables = []TableDoc{
 	{
 		Name:    "stats_daily",
 		Meaning: "daily rollup of stats_hourly (schema/rollup): the same counters and merged visitor sketches per site, UTC day, dimension and value, for the dashboard's whole days; partitioned by month",
-		Columns: []ColumnDoc{
+		Columns: slices.Concat([]ColumnDoc{
 			{Name: "site", Meaning: "configured site domain"},
 			{Name: "day", Meaning: "UTC day the counts belong to"},
 			{Name: "dimension", Meaning: "Stats API dimension name ('' for site totals), e.g. event:page, visit:country"},
 			{Name: "goal", Meaning: "custom event name for event:props:* rows, else ''"},
 			{Name: "value", Meaning: "coarsened dimension value, as in stats_hourly"},
 			{Name: "ver", Meaning: "version of the roll that wrote the row (stats_daily_rolls.ver)"},
-			{Name: "pageviews", Meaning: "pageview count"},
-			{Name: "events", Meaning: "event count"},
-			{Name: "visits", Meaning: "visits started in the day"},
-			{Name: "bounces", Meaning: "visits with at most one interactive event"},
-			{Name: "duration", Meaning: "total visit duration in seconds"},
-			{Name: "engagements", Meaning: "pageviews with scroll or time data"},
-			{Name: "scroll_sum", Meaning: "sum of maximum scroll depths in percent"},
-			{Name: "engaged_ms", Meaning: "sum of engaged time in milliseconds"},
-			{Name: "visitors", Meaning: "estimated unique visitors of the day (the estimate of sketch)"},
+		}, dayCounters, []ColumnDoc{
 			{Name: "sketch", Meaning: "union of the day's hourly HyperLogLog sketches of salted visitor keys; useless without the salt, which is destroyed after its day", Binary: true},
-		},
+		}),
 	},
 	{
 		Name:    "stats_daily_top",
 		Meaning: "the rows of stats_daily that rank long breakdowns (pages, entry and exit pages, regions with at least 5 pageviews, or 5 events and visits, a day), copied by the roll that wrote them, and one marker row per roll (dimension '', zeros); partitioned by month",
-		Columns: []ColumnDoc{
+		Columns: slices.Concat([]ColumnDoc{
 			{Name: "site", Meaning: "configured site domain"},
 			{Name: "day", Meaning: "UTC day the counts belong to"},
 			{Name: "dimension", Meaning: "event:page, visit:entry_page, visit:exit_page or visit:region; '' for the marker"},
 			{Name: "goal", Meaning: "'' (these dimensions have no custom event)"},
 			{Name: "value", Meaning: "coarsened dimension value, as in stats_hourly"},
 			{Name: "ver", Meaning: "version of the roll that wrote the row (stats_daily_rolls.ver)"},
-			{Name: "pageviews", Meaning: "pageview count"},
-			{Name: "events", Meaning: "event count"},
-			{Name: "visits", Meaning: "visits started in the day"},
-			{Name: "bounces", Meaning: "visits with at most one interactive event"},
-			{Name: "duration", Meaning: "total visit duration in seconds"},
-			{Name: "engagements", Meaning: "pageviews with scroll or time data"},
-			{Name: "scroll_sum", Meaning: "sum of maximum scroll depths in percent"},
-			{Name: "engaged_ms", Meaning: "sum of engaged time in milliseconds"},
-			{Name: "visitors", Meaning: "estimated unique visitors of the day (the estimate of sketch)"},
+		}, dayCounters, []ColumnDoc{
 			{Name: "sketch", Meaning: "the stats_daily row's sketch: union of the day's hourly HyperLogLog sketches of salted visitor keys; useless without the salt, which is destroyed after its day", Binary: true},
-		},
+		}),
 	},
 	{
 		Name:    "stats_daily_rolls",
