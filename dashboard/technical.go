@@ -549,6 +549,9 @@ func collectorFacts(c diag.Collector) collectorView {
 	if c.GeoHitRate >= 0 {
 		v.Facts = append(v.Facts, countRow{Name: "GeoIP record cache hit rate", Value: strconv.FormatFloat(c.GeoHitRate, 'f', 1, 64) + "%"})
 	}
+	if c.MemoHitRate >= 0 {
+		v.Facts = append(v.Facts, countRow{Name: "URL and path memo hit rate", Value: strconv.FormatFloat(c.MemoHitRate, 'f', 1, 64) + "%"})
+	}
 	for _, l := range []struct {
 		title string
 		m     map[string]float64

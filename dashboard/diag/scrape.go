@@ -38,13 +38,15 @@ type Collector struct {
 	Cells        float64
 	Sessions     float64
 	Folded       float64
-	// UAHitRate and GeoHitRate are the User-Agent and GeoIP record caches'
-	// hit rates in percent (-1: no data).
-	UAHitRate  float64
-	GeoHitRate float64
-	RSSBytes   float64
-	CPUSecs    float64
-	Uptime     time.Duration
+	// UAHitRate, GeoHitRate and MemoHitRate are the hit rates in percent
+	// of the User-Agent cache, the GeoIP record cache and the memo of
+	// decoded URLs and templated paths (-1: no data).
+	UAHitRate   float64
+	GeoHitRate  float64
+	MemoHitRate float64
+	RSSBytes    float64
+	CPUSecs     float64
+	Uptime      time.Duration
 }
 
 // maxScrape bounds what is read of a node's /metrics.
@@ -103,8 +105,8 @@ func firstLine(s string) string {
 // lines; comments and lines it cannot read are skipped.
 func parseMetrics(c *Collector, body string, now time.Time) {
 	c.Dropped, c.Invalid, c.Bots, c.Requests = map[string]float64{}, map[string]float64{}, map[string]float64{}, map[string]float64{}
-	c.UAHitRate, c.GeoHitRate = -1, -1
-	var uaHits, uaMisses, geoHits, geoMisses, flushSum, flushCount, start float64
+	c.UAHitRate, c.GeoHitRate, c.MemoHitRate = -1, -1, -1
+	var uaHits, uaMisses, geoHits, geoMisses, memoHits, memoMisses, flushSum, flushCount, start float64
 	sc := bufio.NewScanner(strings.NewReader(body))
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
@@ -151,6 +153,10 @@ func parseMetrics(c *Collector, body string, now time.Time) {
 			geoHits = v
 		case "analytics_geoip_cache_misses_total":
 			geoMisses = v
+		case "analytics_memo_hits_total":
+			memoHits = v
+		case "analytics_memo_misses_total":
+			memoMisses = v
 		case "process_resident_memory_bytes":
 			c.RSSBytes = v
 		case "process_cpu_seconds_total":
@@ -171,6 +177,9 @@ func parseMetrics(c *Collector, body string, now time.Time) {
 	}
 	if geoHits+geoMisses > 0 {
 		c.GeoHitRate = 100 * geoHits / (geoHits + geoMisses)
+	}
+	if memoHits+memoMisses > 0 {
+		c.MemoHitRate = 100 * memoHits / (memoHits + memoMisses)
 	}
 	if flushCount > 0 {
 		c.FlushSeconds = flushSum / flushCount

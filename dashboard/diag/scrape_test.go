@@ -21,6 +21,8 @@ analytics_useragent_cache_misses_total 10
 analytics_spool_bytes 2048
 analytics_geoip_cache_hits_total 3
 analytics_geoip_cache_misses_total 1
+analytics_memo_hits_total 60
+analytics_memo_misses_total 40
 process_start_time_seconds 1000
 weird{a="x\"y",b="z"} 7
 broken{a="x 1
@@ -31,7 +33,7 @@ garbage
 	if c.Accepted != 15 || c.Dropped["bot"] != 5 || len(c.Dropped) != 1 || c.Bots["crawler"] != 4 || c.Requests["202"] != 15 {
 		t.Errorf("counters %+v", c)
 	}
-	if c.FlushSeconds != 0.5 || c.UAHitRate != 90 || c.GeoHitRate != 75 || c.SpoolBytes != 2048 || c.Uptime != time.Minute {
+	if c.FlushSeconds != 0.5 || c.UAHitRate != 90 || c.GeoHitRate != 75 || c.MemoHitRate != 60 || c.SpoolBytes != 2048 || c.Uptime != time.Minute {
 		t.Errorf("derived %+v", c)
 	}
 	name, labels, v, ok := parseLine(`weird{a="x\"y",b="z"} 7`)
