@@ -539,6 +539,30 @@ func (h *harness) acceptedMetric(t *testing.T) int {
 }
 
 // metricLines returns the lines of /metrics that start with prefix.
+// allCounted waits until analytics_events_accepted_total counts every event
+// the Sink got, then checks that no beacon was answered 400 and none was
+// dropped; it returns the number of events.
+func (h *harness) allCounted(t *testing.T) int {
+	t.Helper()
+	deadline := time.Now().Add(eventTimeout)
+	n, got := len(h.sink.all()), h.acceptedMetric(t)
+	for ; n != got; n, got = len(h.sink.all()), h.acceptedMetric(t) {
+		if time.Now().After(deadline) {
+			t.Fatalf(`analytics_events_accepted_total{site="localhost"} = %d, but the Sink got %d events`, got, n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if v := h.metric(t, `analytics_collector_requests_total{code="400"}`); v != "0" {
+		t.Errorf("the collector answered 400 to %s beacons", v)
+	}
+	for _, line := range h.metricLines(t, "analytics_events_dropped_total{") {
+		if !strings.HasSuffix(line, " 0") {
+			t.Errorf("/metrics: %s", line)
+		}
+	}
+	return n
+}
+
 func (h *harness) metricLines(t *testing.T, prefix string) []string {
 	t.Helper()
 	resp, err := http.Get(h.collector + "/metrics")
@@ -771,26 +795,8 @@ func TestBrowser(t *testing.T) {
 
 	// Every event the Sink got is counted once in /metrics (after the
 	// last keepalive beacons of closed tabs arrived), and nothing was refused.
-	deadline := time.Now().Add(eventTimeout)
-	for {
-		n, got := len(h.sink.all()), h.acceptedMetric(t)
-		if n == got {
-			t.Logf("%d events accepted and recorded in %v", n, time.Since(start).Round(time.Millisecond))
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf(`analytics_events_accepted_total{site="localhost"} = %d, but the Sink got %d events`, got, n)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if v := h.metric(t, `analytics_collector_requests_total{code="400"}`); v != "0" {
-		t.Errorf("the collector answered 400 to %s beacons", v)
-	}
-	for _, line := range h.metricLines(t, "analytics_events_dropped_total{") {
-		if !strings.HasSuffix(line, " 0") {
-			t.Errorf("/metrics: %s", line)
-		}
-	}
+	n := h.allCounted(t)
+	t.Logf("%d events accepted and recorded in %v", n, time.Since(start).Round(time.Millisecond))
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, p := range h.problems {

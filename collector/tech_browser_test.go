@@ -565,21 +565,7 @@ func TestTechBrowser(t *testing.T) {
 	// Nothing was refused or dropped, and everything the Sink got is
 	// counted once in /metrics.
 	t.Run("collector", func(t *testing.T) {
-		deadline := time.Now().Add(eventTimeout)
-		for n, got := len(h.sink.all()), h.acceptedMetric(t); n != got; n, got = len(h.sink.all()), h.acceptedMetric(t) {
-			if time.Now().After(deadline) {
-				t.Fatalf(`analytics_events_accepted_total{site="localhost"} = %d, but the Sink got %d events`, got, n)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-		if v := h.metric(t, `analytics_collector_requests_total{code="400"}`); v != "0" {
-			t.Errorf("the collector answered 400 to %s beacons", v)
-		}
-		for _, line := range h.metricLines(t, "analytics_events_dropped_total{") {
-			if !strings.HasSuffix(line, " 0") {
-				t.Errorf("/metrics: %s", line)
-			}
-		}
+		h.allCounted(t)
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		for _, p := range h.problems {

@@ -10,9 +10,9 @@ import (
 // TestSlice: slices of every size are plain zeroed slices, usable as such.
 func TestSlice(t *testing.T) {
 	type visit struct {
-		a, b uint64
-		p    *int
-		_    [96]byte
+		a uint64
+		p *int
+		_ [104]byte
 	}
 	for _, n := range []int{0, 1, 1000, Size / 120, 3 * Size / 120, 200000} {
 		s := Slice[visit](n)

@@ -168,13 +168,7 @@ func (j *Job) Run(ctx context.Context) (Pass, error) {
 			}
 		}
 	}
-	// Newest first: recent days are the ones dashboards ask for most.
-	sort.Slice(todo, func(a, b int) bool {
-		if !todo[a].Day.Equal(todo[b].Day) {
-			return todo[a].Day.After(todo[b].Day)
-		}
-		return todo[a].Site < todo[b].Site
-	})
+	newestFirst(todo)
 	for _, d := range todo {
 		if err := ctx.Err(); err != nil {
 			return pass, err
@@ -227,12 +221,7 @@ func (j *Job) rollMonths(ctx context.Context, pass *Pass, closedEnd time.Time) e
 		}
 		todo = append(todo, m)
 	}
-	sort.Slice(todo, func(a, b int) bool {
-		if !todo[a].Day.Equal(todo[b].Day) {
-			return todo[a].Day.After(todo[b].Day)
-		}
-		return todo[a].Site < todo[b].Site
-	})
+	newestFirst(todo)
 	for _, m := range todo {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -395,6 +384,17 @@ func readRolls(ctx context.Context, db *schema.DB, table, date, fingerprint, key
 		out[d] = r
 	}
 	return out, rs.Err()
+}
+
+// newestFirst sorts days newest first (then by site): recent days are the
+// ones dashboards ask for most.
+func newestFirst(ds []SiteDay) {
+	sort.Slice(ds, func(a, b int) bool {
+		if !ds[a].Day.Equal(ds[b].Day) {
+			return ds[a].Day.After(ds[b].Day)
+		}
+		return ds[a].Site < ds[b].Site
+	})
 }
 
 // siteDayVer names one roll of a day.
