@@ -19,11 +19,12 @@ import (
 // Decoder back only once nothing uses that Beacon's strings any more, and copy
 // (Beacon.Clone, strings.Clone) whatever must outlive that.
 type Decoder struct {
-	// Memo, when set, remembers what page URLs and referrers decoded to,
-	// by the keyed hash of their raw JSON text (see package memo), so that
-	// a URL or referrer seen before is copied instead of parsed. One Table
-	// is meant to be shared by all the Decoders of a server. The results
-	// are the same with or without it.
+	// Memo, when set, remembers what whole bodies (see bodymemo.go), page
+	// URLs and referrers decoded to, by the keyed hash of their raw JSON
+	// text (see package memo), so that a body, URL or referrer seen before
+	// is copied instead of parsed. One Table is meant to be shared by all
+	// the Decoders of a server. The results are the same with or without
+	// it.
 	Memo *memo.Table
 
 	tmp []byte // scratch
@@ -206,7 +207,7 @@ func (d *Decoder) Decode(body []byte, b *Beacon) error {
 	}
 	if len(body) > maxRetainedBody {
 		// Do not let a pooled Decoder pin the buffers of one huge body.
-		*d = Decoder{}
+		*d = Decoder{Memo: d.Memo}
 	}
 	return err
 }
@@ -223,6 +224,22 @@ func (d *Decoder) Reset() { d.reset() }
 func (d *Decoder) decode(body []byte, b *Beacon) error {
 	b.Reset()
 	d.reset()
+	if d.Memo == nil || len(body) > maxMemoBody {
+		return d.parse(body, b)
+	}
+	key := d.Memo.Key(body) ^ memoBody
+	if d.bodyFromMemo(key, b) {
+		return nil
+	}
+	if err := d.parse(body, b); err != nil {
+		return err
+	}
+	d.bodyToMemo(key, b)
+	return nil
+}
+
+// parse decodes body into b and d's buffers, both reset.
+func (d *Decoder) parse(body []byte, b *Beacon) error {
 	// One pass validates the whole body and finds the members.
 	i := skipWS(body, 0)
 	if i >= len(body) || body[i] != '{' {

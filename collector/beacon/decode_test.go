@@ -729,43 +729,65 @@ func TestErrorJSON(t *testing.T) {
 	}
 }
 
-// TestMemoIsUsed: a body decoded again finds its URL and referrer in the
-// memo (decodeString proves the answers equal; this proves they came from
-// the memo), and a URL whose parts are too long to remember decodes all
-// the same, every time.
+// TestMemoIsUsed: a body decoded again is found whole in the memo; another
+// body with the same URL and referrer finds those; engagement events and
+// "$" names are never remembered whole; a URL whose parts are too long to
+// remember decodes all the same, every time. decodeString proves the
+// answers equal with and without the memo; this proves they came from it.
 func TestMemoIsUsed(t *testing.T) {
-	m := memo.New(64)
-	body := []byte(`{"n":"pageview","u":"https://www.a.com/pricing?utm_source=news&utm_campaign=nov&gclid=x","d":"a.com","r":"https://google.com/"}`)
-	long := []byte(`{"n":"pageview","u":"https://a.com/` + strings.Repeat("p", 300) + `","d":"a.com"}`)
-	var first, firstLong Beacon
-	for i := range 3 {
-		var d Decoder
-		d.Memo = m
-		var b, bl Beacon
-		if err := d.Decode(body, &b); err != nil {
-			t.Fatal(err)
+	m := memo.New(256)
+	decode := func(body string) Beacon {
+		t.Helper()
+		d := Decoder{Memo: m}
+		var b Beacon
+		if err := d.Decode([]byte(body), &b); err != nil {
+			t.Fatalf("%s: %v", body, err)
 		}
-		b = b.Clone()
-		var d2 Decoder
-		d2.Memo = m
-		if err := d2.Decode(long, &bl); err != nil {
-			t.Fatal(err)
-		}
-		bl = bl.Clone()
-		if i == 0 {
-			first, firstLong = b, bl
-			continue
-		}
-		if !reflect.DeepEqual(b, first) || !reflect.DeepEqual(bl, firstLong) {
-			t.Fatalf("decode %d: %+v / %+v, first %+v / %+v", i, b, bl, first, firstLong)
-		}
+		return b.Clone()
 	}
-	if first.Path != "/pricing" || first.UTMSource != "news" || first.UTMCampaign != "nov" || first.ClickID != "gclid" || first.ReferrerHost != "google.com" {
+	var hits, misses uint64
+	step := func(what string, wantHits, wantMisses uint64) {
+		t.Helper()
+		h, miss := m.Stats()
+		if h-hits != wantHits || miss-misses != wantMisses {
+			t.Errorf("%s: %d hits, %d misses; want %d, %d", what, h-hits, miss-misses, wantHits, wantMisses)
+		}
+		hits, misses = h, miss
+	}
+	const url = `"u":"https://www.a.com/pricing?utm_source=news&utm_campaign=nov&gclid=x","d":"a.com","r":"https://google.com/"`
+	body := `{"n":"pageview",` + url + `,"v":21}`
+	first := decode(body)
+	step("first body", 0, 3) // the body, its URL, its referrer
+	if first.Path != "/pricing" || first.UTMSource != "news" || first.UTMCampaign != "nov" || first.ClickID != "gclid" || first.ReferrerHost != "google.com" || first.Version != 21 {
 		t.Fatalf("decoded %+v", first)
 	}
-	// 3 decodes of body (URL and referrer) and of long (URL): the first of
-	// each misses, the other two of body's hit.
-	if h, miss := m.Stats(); h != 4 || miss != 5 {
-		t.Errorf("memo: %d hits, %d misses; want 4, 5", h, miss)
+	for range 2 {
+		if b := decode(body); !reflect.DeepEqual(b, first) {
+			t.Fatalf("again: %+v, first %+v", b, first)
+		}
+		step("the same body", 1, 0)
 	}
+	custom := decode(`{"n":"Signup",` + url + `,"p":{"plan":"pro"}}`)
+	step("another body with the same URL and referrer", 2, 1)
+	if custom.Name != "Signup" || custom.Path != first.Path || custom.ReferrerHost != "google.com" || len(custom.Props) != 1 {
+		t.Fatalf("decoded %+v", custom)
+	}
+	if b := decode(`{"n":"Signup",` + url + `,"p":{"plan":"pro"}}`); !reflect.DeepEqual(b, custom) {
+		t.Fatalf("again: %+v, first %+v", b, custom)
+	}
+	step("the custom event again", 1, 0)
+	for _, name := range []string{"engagement", "$web_vitals"} {
+		for range 2 {
+			decode(`{"n":"` + name + `",` + url + `,"sd":40,"p":{"lcp":1200}}`)
+			step(name, 2, 1) // its URL and referrer, never the body
+		}
+	}
+	long := `{"n":"pageview","u":"https://a.com/` + strings.Repeat("p", 300) + `","d":"a.com"}`
+	firstLong := decode(long)
+	for range 2 {
+		if b := decode(long); !reflect.DeepEqual(b, firstLong) {
+			t.Fatalf("again: %+v, first %+v", b, firstLong)
+		}
+	}
+	step("a URL too long to remember", 0, 6)
 }

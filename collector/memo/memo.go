@@ -1,13 +1,15 @@
 // Package memo remembers what the collector derived from a raw request
-// value (a page URL, a referrer, a path), so that the next request with the
-// same value copies the result instead of parsing and templating it again.
-// Most beacons of a site repeat a few hundred URLs and referrers: the
-// derivation is most of the work of decoding a beacon, a copy is a fraction.
+// value (a beacon body, a page URL, a referrer, a path), so that the next
+// request with the same value copies the result instead of parsing and
+// templating it again. Most beacons of a site repeat a few hundred bodies,
+// URLs and referrers: the derivation is most of the work of decoding a
+// beacon, a copy is a fraction.
 //
 // A Table never holds the raw values. It is keyed by a 64-bit hash of the
 // raw value under a random seed of the process, and it holds only the
-// derived value, which is what the collector keeps anyway (a host, a
-// templated path, utm values). Two different raw values that collide in 64
+// derived value (a decoded beacon, a host, a path, utm values: never
+// query strings other than utm values, IP addresses or User-Agents, which
+// the collector keeps in no memo). Two different raw values that collide in 64
 // bits would share a result; with a table of thousands of entries that
 // takes some 10^15 lookups of distinct values.
 //
