@@ -380,6 +380,22 @@ func (a *Aggregator) Count(e *Event) Outcome {
 	return Counted
 }
 
+// Prefetch tells the aggregator that an event of visitor on site is about
+// to be counted: it starts loading the visitor's visit into the CPU's
+// caches, so that Count, a few hundred nanoseconds later, need not wait for
+// memory. It changes nothing; calling it or not gives the same counts.
+func (a *Aggregator) Prefetch(site string, visitor uint64) {
+	a.mu.Lock()
+	s := a.last
+	if s == nil || s.name != site {
+		s = a.sites[site]
+	}
+	if s != nil {
+		s.sessions.prefetch(visitor)
+	}
+	a.mu.Unlock()
+}
+
 // pageCell returns the cell of path in b: the visit's current page cell
 // when the event is on the same page (a reload, the page's engagement
 // events), without a lookup.

@@ -87,7 +87,7 @@ func TestHandlerWithAggregatorDoesNotAllocate(t *testing.T) {
 		t.Fatal(err)
 	}
 	s, _ := newGeoServer(t, &recorder{}, func() time.Time { return at })
-	s.sink, s.counter = agg, agg
+	s.sink, s.counter, s.prefetcher = agg, agg, agg
 	bodies := [][]byte{
 		[]byte(`{"n":"pageview","u":"https://a.com/blog/post-1?utm_source=newsletter","d":"a.com","r":"https://news.ycombinator.com/","v":20}`),
 		[]byte(`{"n":"Signup","u":"https://a.com/join","d":"a.com","p":{"plan":"pro","email":"jane@example.com"}}`),

@@ -75,6 +75,14 @@ type Counter interface {
 	Count(e *aggregator.Event) aggregator.Outcome
 }
 
+// A Prefetcher is a Sink that can start loading what it will need to count
+// an event of a visitor (aggregator.Aggregator: the visit), called once the
+// visitor key is known and before the event is filled in. It must not
+// change what is counted.
+type Prefetcher interface {
+	Prefetch(site string, visitor uint64)
+}
+
 // Options configure a Server.
 type Options struct {
 	Sites []Site
@@ -161,10 +169,14 @@ type Server struct {
 	sites   map[string]*siteState
 	sink    Sink
 	counter Counter // the Sink, when it is a Counter and there is a GeoIP database
-	ips     *clientip.Resolver
-	geo     *geo.DB
-	salts   *visitor.Salts
-	ua      *useragent.Parser
+	// prefetcher is the Sink, when it can start loading a visitor's visit
+	// before its event is counted.
+	prefetcher Prefetcher
+
+	ips   *clientip.Resolver
+	geo   *geo.DB
+	salts *visitor.Salts
+	ua    *useragent.Parser
 	// memo remembers what page URLs and referrers decoded to and what
 	// paths and property values templated to (see package memo).
 	memo    *memo.Table
@@ -261,6 +273,7 @@ func New(opts Options) (*Server, error) {
 	if c, ok := opts.Sink.(Counter); ok && opts.GeoIP != nil {
 		s.counter = c
 	}
+	s.prefetcher, _ = opts.Sink.(Prefetcher)
 	// The User-Agent cache's counts, read when /metrics is scraped.
 	s.metrics.NewGauge("analytics_useragent_cache_hits_total", func() float64 { h, _ := s.ua.CacheStats(); return float64(h) })
 	s.metrics.NewGauge("analytics_useragent_cache_misses_total", func() float64 { _, m := s.ua.CacheStats(); return float64(m) })
@@ -575,9 +588,14 @@ func (s *Server) handleEvent(ctx *fasthttp.RequestCtx) {
 			dropped++
 			continue
 		}
+		visitor := s.salts.KeyAt(now, site.domain, ip, uaRaw)
+		if s.prefetcher != nil {
+			// The visit loads while the event is filled in.
+			s.prefetcher.Prefetch(site.domain, visitor)
+		}
 		ev := &st.ev
 		s.fill(st, b, &ua, country, region, site, now)
-		ev.Visitor = s.salts.KeyAt(now, site.domain, ip, uaRaw)
+		ev.Visitor = visitor
 		if !s.handOn(ev, ip, &located, &country, &region) {
 			s.drop(site, ReasonNoVisit, now)
 			dropped++

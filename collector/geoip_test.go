@@ -83,7 +83,7 @@ func TestVisitCountriesWithLookupsOnlyAtVisitStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	s, db := newGeoServer(t, &recorder{}, func() time.Time { return at })
-	s.sink, s.counter = agg, agg
+	s.sink, s.counter, s.prefetcher = agg, agg, agg
 	var ctx fasthttp.RequestCtx
 	ctx.Init(&fasthttp.Request{}, &net.TCPAddr{IP: net.IPv4(10, 0, 0, 1), Port: 1234}, nil)
 	bodies := [][]byte{
@@ -142,7 +142,7 @@ func BenchmarkHandlerGeoIP(b *testing.B) {
 				b.Fatal(err)
 			}
 			s, _ := newGeoServer(b, &recorder{}, func() time.Time { return at })
-			s.sink, s.counter = agg, agg
+			s.sink, s.counter, s.prefetcher = agg, agg, agg
 			if bc.lookups == "every-event" {
 				s.counter = nil // a plain Sink: every event is located
 			}
