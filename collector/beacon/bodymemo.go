@@ -32,7 +32,8 @@ const maxMemoBody = 1024
 // A remembered body is a header of bodyMemoHeader bytes, then its strings,
 // each with a length byte before it: the name (custom events only), host,
 // path, referrer host, the five utm values, revenue amount and currency,
-// the domains, then each property's key and value. The header holds flags
+// the domains (empty for a domain that is the host), then each property's
+// key and value. The header holds flags
 // (hash mode, interactive, pageview), the click id's index in clickIDs (or
 // len(clickIDs)), the version (four bytes, little-endian), the number of
 // domains and of properties. A value is at most memo.MaxValue bytes, so a
@@ -102,6 +103,9 @@ func (d *Decoder) bodyToMemo(key uint64, b *Beacon) {
 	add(b.RevenueAmount)
 	add(b.RevenueCurrency)
 	for _, dom := range b.Domains {
+		if dom == b.Host {
+			dom = "" // the usual case; a decoded domain is never empty
+		}
 		add(dom)
 	}
 	for _, p := range b.Props {
@@ -174,7 +178,11 @@ func (d *Decoder) bodyFromMemo(key uint64, b *Beacon) bool {
 	b.RevenueAmount = next()
 	b.RevenueCurrency = next()
 	for range nDomains {
-		b.Domains = append(b.Domains, next())
+		dom := next()
+		if dom == "" {
+			dom = b.Host
+		}
+		b.Domains = append(b.Domains, dom)
 	}
 	for range nProps {
 		k := next()
