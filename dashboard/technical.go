@@ -550,7 +550,7 @@ func collectorFacts(c diag.Collector) collectorView {
 		v.Facts = append(v.Facts, countRow{Name: "GeoIP record cache hit rate", Value: strconv.FormatFloat(c.GeoHitRate, 'f', 1, 64) + "%"})
 	}
 	if c.MemoHitRate >= 0 {
-		v.Facts = append(v.Facts, countRow{Name: "URL and path memo hit rate", Value: strconv.FormatFloat(c.MemoHitRate, 'f', 1, 64) + "%"})
+		v.Facts = append(v.Facts, countRow{Name: "Beacon and path memo hit rate", Value: strconv.FormatFloat(c.MemoHitRate, 'f', 1, 64) + "%"})
 	}
 	for _, l := range []struct {
 		title string

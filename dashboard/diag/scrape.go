@@ -40,7 +40,7 @@ type Collector struct {
 	Folded       float64
 	// UAHitRate, GeoHitRate and MemoHitRate are the hit rates in percent
 	// of the User-Agent cache, the GeoIP record cache and the memo of
-	// decoded URLs and templated paths (-1: no data).
+	// decoded beacons, URLs and templated paths (-1: no data).
 	UAHitRate   float64
 	GeoHitRate  float64
 	MemoHitRate float64
