@@ -691,8 +691,11 @@ func (d *Decoder) decodeReferrer(src []byte, v value) *Error {
 	}
 	switch {
 	case len(d.out) == start: // none, or unusable
-	case bytes.Equal(d.out[start:], d.out[d.host.start:d.host.end]):
-		d.out = d.out[:start] // internal navigation
+	case bytes.Equal(d.out[start:], d.out[d.host.start:d.host.end]) &&
+		!hasPrefixFold(bytes.TrimSpace(d.str(src, v)), "android-app://"):
+		// Internal navigation. An app's package name is never the page's
+		// host, even when it reads the same.
+		d.out = d.out[:start]
 	default:
 		d.ref = span{start, len(d.out)}
 	}

@@ -350,6 +350,12 @@ func TestDecodeReferrer(t *testing.T) {
 		{"android app", pv + `"r":"android-app://com.Google.android.gm/"}`, func(b *Beacon) { b.ReferrerHost = "com.google.android.gm" }},
 		{"android app without slash", pv + `"r":"android-app://org.telegram.messenger"}`, func(b *Beacon) { b.ReferrerHost = "org.telegram.messenger" }},
 		{"android app bad package", pv + `"r":"android-app://a b/"}`, nil},
+		{"android app named like the page host is not internal", `{"n":"pageview","u":"https://com.example.app/","r":" Android-App://com.example.app"}`, func(b *Beacon) {
+			b.Host, b.Domains, b.ReferrerHost = "com.example.app", []string{"com.example.app"}, "com.example.app"
+		}},
+		{"android app named like the page host, escaped", `{"n":"pageview","u":"https://com.example.app/","r":"\u0061ndroid-app://com.example.app"}`, func(b *Beacon) {
+			b.Host, b.Domains, b.ReferrerHost = "com.example.app", []string{"com.example.app"}, "com.example.app"
+		}},
 		{"other scheme", pv + `"r":"ftp://files.example.org/"}`, nil},
 		{"ios app", pv + `"r":"ios-app://12345/x"}`, nil},
 		{"invalid", pv + `"r":"https://exa mple.org/"}`, nil},
