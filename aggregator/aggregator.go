@@ -242,13 +242,11 @@ func (a *Aggregator) Add(e *Event) bool { return a.Count(e) == Counted }
 func (a *Aggregator) Count(e *Event) Outcome {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	site := a.last
-	if site == nil || site.name != e.Site {
-		if site = a.sites[e.Site]; site == nil {
-			site = a.newSite(e.Site)
-		}
-		a.last = site
+	site := a.site(e.Site)
+	if site == nil {
+		site = a.newSite(e.Site)
 	}
+	a.last = site
 	now := e.Time.Unix()
 	// Folds while counting e are e's site's (cell is only ever called
 	// under mu, from here or endSessions, which set this first).
@@ -386,14 +384,20 @@ func (a *Aggregator) Count(e *Event) Outcome {
 // memory. It changes nothing; calling it or not gives the same counts.
 func (a *Aggregator) Prefetch(site string, visitor uint64) {
 	a.mu.Lock()
-	s := a.last
-	if s == nil || s.name != site {
-		s = a.sites[site]
-	}
-	if s != nil {
+	if s := a.site(site); s != nil {
 		s.sessions.prefetch(visitor)
 	}
 	a.mu.Unlock()
+}
+
+// site returns the aggregates of the named site, or nil: the site of the
+// last event counted without a map lookup (most events follow one of the
+// same site). a.mu held.
+func (a *Aggregator) site(name string) *siteAgg {
+	if a.last != nil && a.last.name == name {
+		return a.last
+	}
+	return a.sites[name]
 }
 
 // pageCell returns the cell of path in b: the visit's current page cell

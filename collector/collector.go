@@ -177,8 +177,9 @@ type Server struct {
 	geo   *geo.DB
 	salts *visitor.Salts
 	ua    *useragent.Parser
-	// memo remembers what page URLs and referrers decoded to and what
-	// paths and property values templated to (see package memo).
+	// memo remembers what beacon bodies, page URLs and referrers decoded
+	// to and what paths and property values templated to (see package
+	// memo).
 	memo    *memo.Table
 	ready   func() (string, bool, bool)
 	privacy []byte
